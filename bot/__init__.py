@@ -1,0 +1,1 @@
+"""Relais: the application (config, factory, models, services, CLI, simulator, wording)."""

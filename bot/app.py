@@ -1,0 +1,120 @@
+"""The composition root: reads settings, builds the database and NLU engines, mounts blueprints."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from typing import Any
+
+from flask import Flask, Response, jsonify
+
+from bot import clock
+from bot.config import Settings, settings_from_env
+from bot.database import database_is_up, make_engine, make_session_factory, transaction
+from bot.migrations import upgrade_database
+from bot.privacy import install_log_masking
+from bot.runtime import EXTENSION_KEY, Runtime
+
+log = logging.getLogger(__name__)
+
+
+def create_app(settings: Settings | None = None, nlu_engine: Any = None) -> Flask:
+    """Build one Relais web app. Tests pass their own settings and a shared NLU engine."""
+    settings = settings or settings_from_env()
+    settings.check()
+    configure_logging(settings.log_level)
+    app = Flask("bot", instance_path=str(settings.instance_dir.resolve()))
+    app.config.update(SECRET_KEY=settings.secret_key, MAX_CONTENT_LENGTH=256 * 1024)
+    db = make_engine(settings.database_url)
+    runtime = Runtime(
+        settings=settings,
+        db=db,
+        sessions=make_session_factory(db),
+        nlu=nlu_engine if nlu_engine is not None else build_intent_engine(settings),
+    )
+    app.extensions[EXTENSION_KEY] = runtime
+    register_blueprints(app, settings)
+    register_health(app, runtime)
+    register_error_handlers(app)
+    return app
+
+
+def configure_logging(level: str) -> None:
+    """Log to stderr with phone numbers masked."""
+    root = logging.getLogger()
+    if not root.handlers:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        root.addHandler(handler)
+    root.setLevel(level)
+    install_log_masking(root)
+
+
+def build_intent_engine(settings: Settings) -> Any:
+    """The embedded intent engine, with the communes of France as its gazetteer."""
+    from bot.services.communes import default_directory
+    from nlu import load_engine
+
+    return load_engine(
+        cache_dir=settings.instance_dir / "nlu",
+        gazetteer=default_directory().gazetteer(),
+        clock=clock.now,
+    )
+
+
+def register_blueprints(app: Flask, settings: Settings) -> None:
+    """Twilio webhooks always; the simulator only outside production."""
+    import webhooks
+
+    webhooks.register(app)
+    if settings.simulator:
+        from bot.simulator import blueprint as simulator
+
+        app.register_blueprint(simulator)
+
+
+def register_health(app: Flask, runtime: Runtime) -> None:
+    """GET /healthz: 200 when the app and its database answer, 503 otherwise."""
+
+    @app.get("/healthz")
+    def healthz() -> tuple[Response, int]:
+        up = database_is_up(runtime.db)
+        body = {"status": "ok" if up else "unavailable", "database": "ok" if up else "down"}
+        return jsonify(body), 200 if up else 503
+
+
+def register_error_handlers(app: Flask) -> None:
+    """Plain, friendly errors; never a traceback."""
+
+    @app.errorhandler(404)
+    def not_found(_error: Exception) -> tuple[str, int]:
+        return "Page introuvable.\n", 404
+
+    @app.errorhandler(405)
+    def not_allowed(_error: Exception) -> tuple[str, int]:
+        return "Méthode non autorisée.\n", 405
+
+    @app.errorhandler(413)
+    def too_large(_error: Exception) -> tuple[str, int]:
+        return "Requête trop grande.\n", 413
+
+    @app.errorhandler(Exception)
+    def unexpected(error: Exception) -> tuple[str, int]:
+        code = getattr(error, "code", 500)
+        if isinstance(code, int) and 400 <= code < 500:
+            return "Requête invalide.\n", code
+        log.exception("unhandled error")
+        return "Erreur interne. Réessayez plus tard.\n", 500
+
+
+def prepare_database(runtime: Runtime) -> None:
+    """Apply migrations, then load the demo territory into an empty database (if enabled)."""
+    upgrade_database(runtime.db)
+    if not runtime.settings.load_demo:
+        return
+    from bot.services.demo import load_demo_territory_if_empty
+
+    with transaction(runtime.sessions) as session:
+        loaded = load_demo_territory_if_empty(session, clock.now())
+    if loaded:
+        log.info("demo territory loaded: %s", loaded)

@@ -1,0 +1,104 @@
+"""Settings: the only module that reads os.environ. Every default runs the demo safely."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+# Development secrets: fine on a laptop, refused when RELAIS_ENV=production.
+DEV_AUTH_TOKEN = "dev-relais-auth-token-not-secret"
+DEV_SECRET_KEY = "dev-relais-secret-key-not-secret"
+DEV_ACCOUNT_SID = "AC" + "0" * 32
+DEV_FROM = "+33700000000"
+
+
+class ConfigError(RuntimeError):
+    """A setting is missing or unsafe."""
+
+
+def default_instance_dir() -> Path:
+    """Where the SQLite file and the NLU model cache live by default."""
+    return Path(os.environ.get("RELAIS_INSTANCE_DIR", Path.cwd() / "instance"))
+
+
+@dataclass(frozen=True)
+class Settings:
+    """All runtime settings, frozen and passed down from the composition root."""
+
+    env: str = "development"
+    instance_dir: Path = field(default_factory=default_instance_dir)
+    database_url: str = ""
+    public_url: str = ""
+    secret_key: str = DEV_SECRET_KEY
+    twilio_auth_token: str = DEV_AUTH_TOKEN
+    twilio_account_sid: str = DEV_ACCOUNT_SID
+    twilio_from: str = DEV_FROM
+    twilio_api_url: str = ""
+    nlu_backend: str = "embedded"
+    rasa_url: str = ""
+    sms_unicode: bool = False
+    load_demo: bool = True
+    simulator: bool = True
+    scheduler: bool = True
+    retention_days: int = 90
+    log_level: str = "INFO"
+
+    def __post_init__(self) -> None:
+        if not self.database_url:
+            db = (self.instance_dir / "relais.sqlite3").resolve()
+            object.__setattr__(self, "database_url", f"sqlite:///{db}")
+
+    @property
+    def uses_dev_token(self) -> bool:
+        """True when the Twilio auth token is the built-in development one."""
+        return self.twilio_auth_token == DEV_AUTH_TOKEN
+
+    def check(self) -> None:
+        """Refuse development secrets in production."""
+        if self.env == "production":
+            if self.uses_dev_token or self.secret_key == DEV_SECRET_KEY:
+                raise ConfigError(
+                    "RELAIS_ENV=production needs TWILIO_AUTH_TOKEN and RELAIS_SECRET_KEY set"
+                )
+            if self.simulator:
+                raise ConfigError("RELAIS_SIMULATOR must be off in production")
+
+    def with_overrides(self, **changes: Any) -> Settings:
+        """A copy with some fields changed (tests, CLI flags)."""
+        return replace(self, **changes)
+
+
+def _flag(value: str | None, default: bool) -> bool:
+    if value is None or value == "":
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def settings_from_env(environ: Mapping[str, str] | None = None) -> Settings:
+    """Build Settings from environment variables (see .env.example)."""
+    env = os.environ if environ is None else environ
+    relais_env = env.get("RELAIS_ENV", "development")
+    production = relais_env == "production"
+    instance = Path(env.get("RELAIS_INSTANCE_DIR") or (Path.cwd() / "instance"))
+    return Settings(
+        env=relais_env,
+        instance_dir=instance,
+        database_url=env.get("RELAIS_DATABASE_URL", ""),
+        public_url=env.get("RELAIS_PUBLIC_URL", "").rstrip("/"),
+        secret_key=env.get("RELAIS_SECRET_KEY") or DEV_SECRET_KEY,
+        twilio_auth_token=env.get("TWILIO_AUTH_TOKEN") or DEV_AUTH_TOKEN,
+        twilio_account_sid=env.get("TWILIO_ACCOUNT_SID") or DEV_ACCOUNT_SID,
+        twilio_from=env.get("TWILIO_FROM") or DEV_FROM,
+        twilio_api_url=env.get("TWILIO_API_URL", ""),
+        nlu_backend=(env.get("RELAIS_NLU") or "embedded").lower(),
+        rasa_url=env.get("RASA_URL", ""),
+        sms_unicode=_flag(env.get("RELAIS_SMS_UNICODE"), False),
+        load_demo=_flag(env.get("RELAIS_LOAD_DEMO"), True),
+        simulator=_flag(env.get("RELAIS_SIMULATOR"), not production),
+        scheduler=_flag(env.get("RELAIS_SCHEDULER"), True),
+        retention_days=int(env.get("RELAIS_RETENTION_DAYS") or 90),
+        log_level=env.get("RELAIS_LOG_LEVEL", "INFO").upper(),
+    )

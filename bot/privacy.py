@@ -1,0 +1,49 @@
+"""Personal data in logs: phone numbers are masked, everywhere (RGPD data minimisation)."""
+
+from __future__ import annotations
+
+import logging
+import re
+
+# Any E.164-looking number, or a French national number (0X XX XX XX XX, with or without spaces).
+_PHONE_RE = re.compile(r"(?<![\w])(\+\d[\d .-]{7,17}\d|0[1-9](?:[ .-]?\d{2}){4})(?![\w])")
+
+
+def mask_phone(number: str | None) -> str:
+    """Keep the country prefix and the last two digits: +33******45."""
+    if not number:
+        return "<none>"
+    digits = re.sub(r"\D", "", number)
+    if len(digits) < 6:
+        return "***"
+    head = "+" + digits[:2] if number.strip().startswith("+") else digits[:2]
+    return f"{head}{'*' * (len(digits) - 4)}{digits[-2:]}"
+
+
+def mask_phones_in(text: str) -> str:
+    """Mask every phone number found in free text."""
+    return _PHONE_RE.sub(lambda m: mask_phone(m.group(0)), text)
+
+
+class PhoneMaskingFilter(logging.Filter):
+    """A log filter that masks stray phone numbers in every record."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        """Rewrite the record's message with numbers masked."""
+        try:
+            message = record.getMessage()
+        except Exception:  # a bad format string must not lose the record
+            message = str(record.msg)
+        masked = mask_phones_in(message)
+        if masked != message:
+            record.msg = masked
+            record.args = None
+        return True
+
+
+def install_log_masking(logger: logging.Logger | None = None) -> None:
+    """Attach the masking filter to every handler of the root (or given) logger."""
+    target = logger or logging.getLogger()
+    for handler in target.handlers:
+        if not any(isinstance(f, PhoneMaskingFilter) for f in handler.filters):
+            handler.addFilter(PhoneMaskingFilter())
