@@ -1,0 +1,26 @@
+"""What a flow step works with: the database session, the message understood, the memory."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy.orm import Session
+
+from flows.state import ConversationState
+from nlu import Understanding
+
+
+@dataclass
+class Turn:
+    """One resident message being answered."""
+
+    session: Session
+    understanding: Understanding
+    state: ConversationState
+    now: datetime
+
+    @property
+    def text(self) -> str:
+        """The resident's text."""
+        return self.understanding.text

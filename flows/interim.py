@@ -1,0 +1,87 @@
+"""Honest interim answers for booking and hand-off, which later versions do by SMS.
+
+Never a dead end: the resident always leaves with a phone number or an address to go to.
+"""
+
+from __future__ import annotations
+
+from bot.services import places as place_service
+from bot.wording import say
+from flows import locate
+from flows.context import Turn
+from flows.hours import next_opening_sentence, schedule_of
+from flows.messages import Reply
+from nlu import Intent
+
+
+def _place_for(turn: Turn, intent: Intent) -> place_service.PlaceInfo | Reply | None:
+    place = locate.place_named_in(turn)
+    if place is not None:
+        return place
+    if locate.mentions_location(turn.understanding) or not turn.state.place_id:
+        where = locate.resolve_location(turn, intent)
+        if isinstance(where, Reply):
+            return where
+        if where is not None:
+            nearest = locate.nearest_place(turn, where)
+            if nearest is not None:
+                turn.state.place_id = nearest.id
+            return nearest
+    return locate.remembered_place(turn)
+
+
+def book(turn: Turn) -> Reply:
+    """An appointment: the nearest place's phone, until booking by SMS exists."""
+    place = _place_for(turn, Intent.BOOK_APPOINTMENT)
+    if isinstance(place, Reply):
+        return place
+    if place is None:
+        turn.state.ask("location", turn.now, pending_intent=Intent.BOOK_APPOINTMENT.value)
+        return Reply(
+            f"{say('appointment.interim_no_place')} {say('ask_location')}",
+            key="appointment.interim_no_place",
+            expects="location",
+        )
+    if place.phone:
+        return Reply(
+            say("appointment.interim_place", place=place.name, phone=place.phone),
+            key="appointment.interim_place",
+        )
+    return Reply(
+        say("appointment.interim_visit", place=place.name, address=place.address),
+        key="appointment.interim_visit",
+    )
+
+
+def change(turn: Turn) -> Reply:
+    """Move, cancel or recall an appointment: the place to call."""
+    place = locate.place_named_in(turn) or locate.remembered_place(turn)
+    if place is not None and place.phone:
+        return Reply(
+            say("appointment.change_interim_place", place=place.name, phone=place.phone),
+            key="appointment.change_interim_place",
+        )
+    return Reply(
+        say("appointment.change_interim_no_place"), key="appointment.change_interim_no_place"
+    )
+
+
+def human(turn: Turn) -> Reply:
+    """A person: the nearest advisor's phone and when they're there."""
+    place = _place_for(turn, Intent.HUMAN_ADVISOR)
+    if isinstance(place, Reply):
+        return place
+    if place is None or not place.phone:
+        turn.state.ask("location", turn.now, pending_intent=Intent.HUMAN_ADVISOR.value)
+        return Reply(
+            f"{say('human.interim_no_place')} {say('ask_location')}",
+            key="human.interim_no_place",
+            expects="location",
+            handoff=True,
+        )
+    following = next_opening_sentence(schedule_of(place), turn.now).rstrip(".")
+    return Reply(
+        say("human.interim_place", place=place.name, phone=place.phone, next=following),
+        key="human.interim_place",
+        handoff=True,
+    )

@@ -1,0 +1,41 @@
+"""Channel-neutral messages: what flows receive and what they answer."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+
+
+class Channel(StrEnum):
+    """Where a message came from."""
+
+    SMS = "sms"
+    VOICE = "voice"
+    SIMULATOR = "simulator"
+
+
+@dataclass(frozen=True, slots=True)
+class Inbound:
+    """One message from a resident, whatever the channel."""
+
+    channel: Channel
+    sender: str  # E.164 when parseable, else the raw value (never logged in clear)
+    text: str
+    received_at: datetime  # aware
+    provider_id: str = ""  # MessageSid / CallSid
+    digits: str = ""  # keypad input on the phone line
+    has_media: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    """What the assistant answers: a text and, optionally, numbered choices."""
+
+    text: str
+    choices: tuple[str, ...] = ()
+    expects: str = ""  # what the next message should be ("choice", "commune", ...)
+    handoff: bool = False
+    end: bool = False
+    key: str = ""  # catalogue key of the main sentence, for stats and tests
+    parts: tuple[str, ...] = field(default=())  # further SMS to send, rarely used

@@ -1,0 +1,77 @@
+"""What happens after an intent: pending questions first, then the intent, else the menu."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from flows import answers, hours, interim, locate, menus, places
+from flows.context import Turn
+from flows.messages import Reply
+from nlu import CONFIDENCE_THRESHOLD, Intent
+
+Handler = Callable[[Turn], Reply]
+
+HANDLERS: dict[Intent, Handler] = {
+    Intent.GREET: answers.greet,
+    Intent.THANKS: answers.thanks,
+    Intent.GOODBYE: answers.goodbye,
+    Intent.AFFIRM: answers.affirm,
+    Intent.DENY: answers.deny,
+    Intent.OUT_OF_SCOPE: answers.out_of_scope,
+    Intent.HELP: menus.help_menu,
+    Intent.WHAT_TO_BRING: answers.what_to_bring,
+    Intent.SERVICES: answers.services,
+    Intent.PRICE: answers.price,
+    Intent.DEVICE_REPAIR: answers.device_repair,
+    Intent.SCAM_CHECK: answers.scam_check,
+    Intent.OPENING_HOURS: hours.opening_hours,
+    Intent.FIND_PLACE: places.find_place,
+    Intent.FREE_ACCESS: places.free_access,
+    Intent.WORKSHOPS: places.workshops,
+    Intent.BOOK_APPOINTMENT: interim.book,
+    Intent.CANCEL_APPOINTMENT: interim.change,
+    Intent.RESCHEDULE_APPOINTMENT: interim.change,
+    Intent.MY_APPOINTMENT: interim.change,
+    Intent.HUMAN_ADVISOR: interim.human,
+    Intent.OPT_OUT: answers.out_of_scope,  # unsure opt-outs are handled before routing
+}
+
+# Intents that need to know where the resident is, and can be answered once we know.
+LOCATED = {
+    Intent.OPENING_HOURS,
+    Intent.FIND_PLACE,
+    Intent.FREE_ACCESS,
+    Intent.WORKSHOPS,
+    Intent.BOOK_APPOINTMENT,
+    Intent.HUMAN_ADVISOR,
+}
+
+
+def dispatch(turn: Turn, intent: Intent) -> Reply:
+    """Run the handler of an intent."""
+    return HANDLERS[intent](turn)
+
+
+def route(turn: Turn) -> Reply:
+    """Answer one understood message, keeping the conversation's memory up to date."""
+    pending = menus.answer_pending(turn, dispatch)
+    if pending is not None:
+        turn.state.failures = 0
+        return pending
+    u = turn.understanding
+    confident = u.confidence >= CONFIDENCE_THRESHOLD
+    has_location = locate.mentions_location(u)
+    if not confident and has_location:
+        # A bare "57100" or "Yutz": the resident is telling us where; answer what was pending.
+        intent = Intent(turn.state.pending_intent) if turn.state.pending_intent else None
+        turn.state.failures = 0
+        return dispatch(turn, intent or Intent.FIND_PLACE)
+    if not confident and u.first("date") and turn.state.place_id:
+        # "et samedi ?" after a question about a place.
+        turn.state.failures = 0
+        return dispatch(turn, Intent.OPENING_HOURS)
+    if not confident:
+        return menus.not_understood(turn)
+    turn.state.failures = 0
+    turn.state.clear_question()
+    return dispatch(turn, u.intent)

@@ -1,0 +1,75 @@
+"""Per-conversation memory, stored by bot as opaque JSON."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, fields
+from datetime import datetime, timedelta
+from typing import Any
+
+# A question we asked ("which commune?") is forgotten after this long without an answer.
+PENDING_TTL = timedelta(hours=2)
+
+
+@dataclass
+class ConversationState:
+    """What the assistant remembers between two messages of one resident."""
+
+    place_id: str | None = None  # the place last talked about
+    commune_insee: str | None = None  # the resident's commune, once known
+    postal_code: str | None = None
+    expects: str = ""  # "" | "commune_choice" | "place_choice" | "menu" | "location"
+    choices: list[str] = field(default_factory=list)  # values behind "1", "2", ... of the last list
+    pending_intent: str = ""  # what to answer once the missing piece arrives
+    pending_date: str = ""  # ISO date asked with the pending intent
+    failures: int = 0  # consecutive messages not understood
+    asked_at: str = ""  # ISO time the pending question was asked
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any] | None) -> ConversationState:
+        """Rebuild from stored JSON, ignoring unknown or malformed keys."""
+        if not data:
+            return cls()
+        known = {f.name for f in fields(cls)}
+        state = cls(**{k: v for k, v in data.items() if k in known})
+        if not isinstance(state.choices, list):
+            state.choices = []
+        return state
+
+    def to_json(self) -> dict[str, Any]:
+        """JSON-safe dict for storage."""
+        return asdict(self)
+
+    def ask(
+        self,
+        expects: str,
+        now: datetime,
+        choices: list[str] | None = None,
+        pending_intent: str = "",
+        pending_date: str = "",
+    ) -> None:
+        """Remember that the next message should answer a question."""
+        self.expects = expects
+        self.choices = list(choices or [])
+        self.pending_intent = pending_intent
+        self.pending_date = pending_date
+        self.asked_at = now.isoformat()
+
+    def clear_question(self) -> None:
+        """Forget the pending question."""
+        self.expects = ""
+        self.choices = []
+        self.pending_intent = ""
+        self.pending_date = ""
+        self.asked_at = ""
+
+    def expire(self, now: datetime) -> None:
+        """Drop a pending question that is too old to be what the resident is answering."""
+        if not self.asked_at:
+            return
+        try:
+            asked = datetime.fromisoformat(self.asked_at)
+        except ValueError:
+            self.clear_question()
+            return
+        if now - asked > PENDING_TTL:
+            self.clear_question()

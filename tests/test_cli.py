@@ -1,0 +1,103 @@
+"""The `relais` command as an operator uses it: import places, parse and evaluate, migrate, purge."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from sqlalchemy import func, select
+
+from bot.cli import main
+from bot.database import make_engine, make_session_factory
+from bot.models import Place
+
+DEMO_CSV = Path(__file__).resolve().parents[1] / "bot" / "data" / "lieux-mediation-numerique-demo.csv"
+HELDOUT = Path(__file__).resolve().parent / "nlu" / "heldout.yml"
+
+
+@pytest.fixture
+def env(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    """Environment for the CLI: a fresh database and a shared NLU cache."""
+    instance = tmp_path_factory.getbasetemp() / "cli-instance"
+    return {"RELAIS_DATABASE_URL": database_url, "RELAIS_INSTANCE_DIR": str(instance)}
+
+
+def _places(url: str) -> int:
+    engine = make_engine(url)
+    with make_session_factory(engine)() as session:
+        count = int(session.scalar(select(func.count()).select_from(Place)) or 0)
+    engine.dispose()
+    return count
+
+
+def test_importing_the_demo_file_twice_never_duplicates(env: dict[str, str]) -> None:
+    runner = CliRunner()
+    first = runner.invoke(main, ["places", "import", str(DEMO_CSV)], env=env)
+    assert first.exit_code == 0, first.output
+    assert "13 créé(s)" in first.output
+    again = runner.invoke(main, ["places", "import", str(DEMO_CSV)], env=env)
+    assert "0 créé(s), 0 mis à jour, 13 inchangé(s), 0 ligne(s) rejetée(s)" in again.output
+    assert _places(env["RELAIS_DATABASE_URL"]) == 13
+
+
+def test_import_reports_rejected_rows_with_line_and_field(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    lines = DEMO_CSV.read_text(encoding="utf-8").splitlines()
+    bad = lines[3].replace(",57100,", ",5710,", 1)  # line 4: a 4-digit postal code
+    path = tmp_path / "lieux.csv"
+    path.write_text("\n".join([lines[0], lines[1], bad, lines[4]]) + "\n", encoding="utf-8")
+    result = CliRunner().invoke(main, ["places", "import", str(path)], env=env)
+    assert result.exit_code == 0, result.output
+    assert "ligne 3 : champ code_postal" in result.output
+    assert "2 créé(s)" in result.output and "1 ligne(s) rejetée(s)" in result.output
+    assert _places(env["RELAIS_DATABASE_URL"]) == 2
+
+
+def test_import_of_an_unreadable_file_says_why(env: dict[str, str], tmp_path: Path) -> None:
+    path = tmp_path / "photo.png"
+    path.write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00")
+    result = CliRunner().invoke(main, ["places", "import", str(path)], env=env)
+    assert result.exit_code == 2
+    assert "Import impossible" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_db_upgrade_creates_the_schema(env: dict[str, str]) -> None:
+    result = CliRunner().invoke(main, ["db", "upgrade"], env=env)
+    assert result.exit_code == 0, result.output
+    assert _places(env["RELAIS_DATABASE_URL"]) == 0
+
+
+def test_nlu_parse_prints_rasa_json(env: dict[str, str]) -> None:
+    result = CliRunner().invoke(main, ["nlu", "parse", "c ouvert samedi a thionville ?"], env=env)
+    assert result.exit_code == 0, result.output
+    parsed = json.loads(result.output)
+    assert parsed["intent"]["name"] == "opening_hours"
+    assert {"text", "intent", "entities", "intent_ranking"} <= parsed.keys()
+    assert any(e["entity"] == "commune" and e["value"] == "57672" for e in parsed["entities"])
+
+
+def test_nlu_evaluate_json_gives_accuracy(env: dict[str, str]) -> None:
+    result = CliRunner().invoke(main, ["nlu", "evaluate", str(HELDOUT), "--json"], env=env)
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.output)
+    assert report["accuracy"] >= 0.85
+
+
+def test_nlu_evaluate_refuses_a_malformed_file_with_its_line(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    path = tmp_path / "bad.yml"
+    path.write_text('version: "3.1"\nnlu:\n- intent: greet\n  examples: |\n    bonjour\n')
+    result = CliRunner().invoke(main, ["nlu", "evaluate", str(path)], env=env)
+    assert result.exit_code == 2
+    assert "Fichier invalide" in result.output and "5" in result.output
+
+
+def test_purge_deletes_only_expired_records(env: dict[str, str]) -> None:
+    result = CliRunner().invoke(main, ["purge"], env=env)
+    assert result.exit_code == 0, result.output
+    assert "0 enregistrement(s) supprimé(s)" in result.output
