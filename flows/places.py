@@ -8,6 +8,7 @@ from bot.services import places as place_service
 from bot.services.communes import Commune
 from bot.services.opening_hours import PlaceSchedule
 from bot.wording import say
+from bot.wording.dates import format_time
 from bot.wording.gsm7 import count_segments, to_gsm7
 from flows import locate
 from flows.context import Turn
@@ -36,7 +37,7 @@ def _next_label(place: place_service.PlaceInfo, turn: Turn) -> str:
         return say("hours.closed_label")
     start, end = upcoming[0]
     if start <= turn.now < end:
-        return say("hours.now_open", until=when_phrase(end, turn.now)).rstrip(".")
+        return say("hours.open_until", until=format_time(end))
     return say("hours.next_open_label", when=when_phrase(start, turn.now))
 
 
@@ -152,19 +153,15 @@ def workshops(turn: Turn) -> Reply:
     for workshop in found:
         if workshop.next_start is None:
             continue
-        registration = (
-            say("workshops.registration", phone=workshop.place.phone)
-            if workshop.registration and workshop.place.phone
-            else ""
-        )
         line = say(
             "workshops.item",
             place=workshop.place.name,
             commune=workshop.place.commune,
             when=when_phrase(workshop.next_start, turn.now),
             title=workshop.title,
-            registration=registration,
         )
+        if workshop.registration and workshop.place.phone:
+            line += " " + say("workshops.registration", phone=workshop.place.phone)
         if len(lines) > 1 and not _fits("\n".join([*lines, line])):
             break
         lines.append(line)
