@@ -48,7 +48,9 @@ LOCATED = {
 
 
 def dispatch(turn: Turn, intent: Intent) -> Reply:
-    """Run the handler of an intent."""
+    """Run the handler of an intent; anything but out-of-scope ends a run of misunderstandings."""
+    if intent != Intent.OUT_OF_SCOPE:
+        turn.state.failures = 0
     return HANDLERS[intent](turn)
 
 
@@ -56,7 +58,6 @@ def route(turn: Turn) -> Reply:
     """Answer one understood message, keeping the conversation's memory up to date."""
     pending = menus.answer_pending(turn, dispatch)
     if pending is not None:
-        turn.state.failures = 0
         return pending
     u = turn.understanding
     confident = u.confidence >= CONFIDENCE_THRESHOLD
@@ -64,14 +65,11 @@ def route(turn: Turn) -> Reply:
     if not confident and has_location:
         # A bare "57100" or "Yutz": the resident is telling us where; answer what was pending.
         intent = Intent(turn.state.pending_intent) if turn.state.pending_intent else None
-        turn.state.failures = 0
         return dispatch(turn, intent or Intent.FIND_PLACE)
     if not confident and u.first("date") and turn.state.place_id:
         # "et samedi ?" after a question about a place.
-        turn.state.failures = 0
         return dispatch(turn, Intent.OPENING_HOURS)
     if not confident:
         return menus.not_understood(turn)
-    turn.state.failures = 0
     turn.state.clear_question()
     return dispatch(turn, u.intent)
