@@ -4,15 +4,29 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import click
+from sqlalchemy import Engine
 
 from bot import clock
 from bot.config import settings_from_env
 from bot.database import make_engine, make_session_factory, transaction
 from bot.migrations import upgrade_database
+
+
+@contextmanager
+def migrated_database() -> Iterator[Engine]:
+    """The configured database, migrated, closed when the command ends."""
+    engine = make_engine(settings_from_env().database_url)
+    try:
+        upgrade_database(engine)
+        yield engine
+    finally:
+        engine.dispose()
 
 
 @click.group(help="Relais : l'assistant SMS et téléphone des conseillers numériques.")
@@ -58,9 +72,8 @@ def db() -> None:
 @db.command("upgrade", help="Apply every pending migration.")
 def db_upgrade() -> None:
     """Bring the database schema up to date."""
-    settings = settings_from_env()
-    upgrade_database(make_engine(settings.database_url))
-    click.echo("Base de données à jour.")
+    with migrated_database():
+        click.echo("Base de données à jour.")
 
 
 @main.group(help="Places (lieux de médiation numérique).")
@@ -74,11 +87,8 @@ def places_import(file: Path) -> None:
     """Validate each row, report the rejected ones, import the rest idempotently."""
     from bot.services.places_import import PlacesFileError, import_places
 
-    settings = settings_from_env()
-    engine = make_engine(settings.database_url)
-    upgrade_database(engine)
     try:
-        with transaction(make_session_factory(engine)) as session:
+        with migrated_database() as engine, transaction(make_session_factory(engine)) as session:
             report = import_places(session, file, clock.now())
     except (PlacesFileError, OSError) as exc:
         click.echo(f"Import impossible : {exc}", err=True)
@@ -143,8 +153,6 @@ def purge() -> None:
     from bot.services.conversations import purge_expired
 
     settings = settings_from_env()
-    engine = make_engine(settings.database_url)
-    upgrade_database(engine)
-    with transaction(make_session_factory(engine)) as session:
+    with migrated_database() as engine, transaction(make_session_factory(engine)) as session:
         removed = purge_expired(session, clock.now(), settings.retention_days)
     click.echo(f"{removed} enregistrement(s) supprimé(s).")

@@ -1,4 +1,4 @@
-"""The `relais` command as an operator uses it: import places, parse and evaluate, migrate, purge."""
+"""The `relais` command as an operator uses it: import places, parse, evaluate, purge."""
 
 from __future__ import annotations
 
@@ -13,7 +13,9 @@ from bot.cli import main
 from bot.database import make_engine, make_session_factory
 from bot.models import Place
 
-DEMO_CSV = Path(__file__).resolve().parents[1] / "bot" / "data" / "lieux-mediation-numerique-demo.csv"
+DEMO_CSV = (
+    Path(__file__).resolve().parents[1] / "bot" / "data" / "lieux-mediation-numerique-demo.csv"
+)
 HELDOUT = Path(__file__).resolve().parent / "nlu" / "heldout.yml"
 
 

@@ -6,6 +6,7 @@ from flask.testing import FlaskClient
 
 from bot.app import create_app
 from bot.config import Settings
+from bot.runtime import runtime_of
 from tests.conftest import gsm
 
 
@@ -35,9 +36,11 @@ def test_simulator_is_off_in_production(settings: Settings, nlu_engine: object) 
     production = settings.with_overrides(
         env="production", simulator=False, secret_key="s" * 32, twilio_auth_token="t" * 32
     )
-    client = create_app(production, nlu_engine=nlu_engine).test_client()
+    app = create_app(production, nlu_engine=nlu_engine)
+    client = app.test_client()
     assert client.get("/").status_code == 404
     assert client.post("/simulateur/envoyer", json={"body": "x"}).status_code == 404
+    runtime_of(app).db.dispose()
 
 
 def test_production_refuses_development_secrets(settings: Settings) -> None:

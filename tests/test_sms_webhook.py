@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import func, select
 
 from bot.models import Conversation, ProcessedMessage, Resident
-from bot.runtime import Runtime
+from bot.runtime import Runtime, runtime_of
 from tests.conftest import AUTH_TOKEN, PUBLIC_URL, RESIDENT, Twilio
 
 
@@ -92,7 +92,9 @@ def test_health_check_fails_when_the_database_is_down(settings, nlu_engine) -> N
     from bot.app import create_app
 
     down = settings.with_overrides(database_url="postgresql+psycopg://nobody@127.0.0.1:1/none")
-    response = create_app(down, nlu_engine=nlu_engine).test_client().get("/healthz")
+    app = create_app(down, nlu_engine=nlu_engine)
+    response = app.test_client().get("/healthz")
+    runtime_of(app).db.dispose()
     assert response.status_code == 503
     assert response.get_json()["database"] == "down"
 
