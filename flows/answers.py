@@ -25,7 +25,10 @@ TOPIC_WORDS: tuple[tuple[str, str], ...] = (
     (r"mon espace sante|doctolib|teleconsultation|medecin", "health"),
     (r"ordinateur|ordi|\bpc\b|clavier|souris|internet", "computer"),
 )
-_PAID_OR_GAVE = re.compile(r"paye|donne (mon|mes|le|les) code|donne ma carte|vire|rembours")
+_PAID_OR_GAVE = re.compile(
+    r"\b(j.ai|on m.a|ils m.ont|deja) (paye|donne|vire|envoye)|donne (mon|mes|le|les) code"
+    r"|donne ma carte|rembours"
+)
 
 
 def _plain(text: str) -> str:
@@ -112,8 +115,13 @@ def device_repair(_turn: Turn) -> Reply:
     return Reply(f"{say('device_repair')} {say('device_repair.after')}", key="device_repair")
 
 
+def money_or_codes_given(text: str) -> bool:
+    """True when the resident says they paid, or gave codes or card details."""
+    return bool(_PAID_OR_GAVE.search(_plain(text)))
+
+
 def scam_check(turn: Turn) -> Reply:
     """Concrete advice on a suspicious message; urgent steps if money or codes were given."""
-    if _PAID_OR_GAVE.search(_plain(turn.text)):
+    if money_or_codes_given(turn.text):
         return Reply(f"{say('scam_check.more')} {say('scam_check')}", key="scam_check.more")
     return _static("scam_check")

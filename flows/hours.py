@@ -214,7 +214,13 @@ def opening_hours(turn: Turn) -> Reply:
         if isinstance(where, Reply):
             return where
         if where is not None:
-            return places.nearest_list(turn, where, pending=Intent.OPENING_HOURS)
+            in_commune = place_service.places_in_commune(turn.session, where.insee)
+            if len(in_commune) == 1:
+                return answer_for_place(turn, in_commune[0])
+            day = _asked_day(turn)
+            reply = places.nearest_list(turn, where, pending=Intent.OPENING_HOURS)
+            turn.state.pending_date = day.isoformat() if day and reply.expects else ""
+            return reply
     place = locate.remembered_place(turn)
     if place is not None:
         return answer_for_place(turn, place)

@@ -79,8 +79,9 @@ def answer_pending(turn: Turn, dispatch: Dispatch) -> Reply | None:
     if not 1 <= number <= len(state.choices):
         return _invalid_choice(turn)
     value = state.choices[number - 1]
-    expects = state.expects
+    expects, asked_day = state.expects, state.pending_date
     state.clear_question()
+    state.pending_date = asked_day  # "c'est ouvert samedi à Forbach ?" then "1": still Saturday
     if expects == "menu":
         return dispatch(turn, Intent(value))
     if expects == "commune_choice":

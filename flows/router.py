@@ -56,20 +56,29 @@ def dispatch(turn: Turn, intent: Intent) -> Reply:
 
 def route(turn: Turn) -> Reply:
     """Answer one understood message, keeping the conversation's memory up to date."""
+    reply, intent = _route(turn)
+    turn.state.last_intent = intent.value if intent else ""
+    return reply
+
+
+def _route(turn: Turn) -> tuple[Reply, Intent | None]:
+    if turn.state.last_intent == Intent.SCAM_CHECK and answers.money_or_codes_given(turn.text):
+        # "j'ai payé" right after scam advice is about the scam, not about our price.
+        return dispatch(turn, Intent.SCAM_CHECK), Intent.SCAM_CHECK
     pending = menus.answer_pending(turn, dispatch)
     if pending is not None:
-        return pending
+        return pending, None
     u = turn.understanding
     confident = u.confidence >= CONFIDENCE_THRESHOLD
     has_location = locate.mentions_location(u)
     if not confident and has_location:
         # A bare "57100" or "Yutz": the resident is telling us where; answer what was pending.
         intent = Intent(turn.state.pending_intent) if turn.state.pending_intent else None
-        return dispatch(turn, intent or Intent.FIND_PLACE)
+        return dispatch(turn, intent or Intent.FIND_PLACE), intent or Intent.FIND_PLACE
     if not confident and u.first("date") and turn.state.place_id:
         # "et samedi ?" after a question about a place.
-        return dispatch(turn, Intent.OPENING_HOURS)
+        return dispatch(turn, Intent.OPENING_HOURS), Intent.OPENING_HOURS
     if not confident:
-        return menus.not_understood(turn)
+        return menus.not_understood(turn), None
     turn.state.clear_question()
-    return dispatch(turn, u.intent)
+    return dispatch(turn, u.intent), u.intent

@@ -22,6 +22,7 @@ class ConversationState:
     pending_intent: str = ""  # what to answer once the missing piece arrives
     pending_date: str = ""  # ISO date asked with the pending intent
     failures: int = 0  # consecutive messages not understood
+    last_intent: str = ""  # what the previous message was about
     asked_at: str = ""  # ISO time the pending question was asked
 
     @classmethod

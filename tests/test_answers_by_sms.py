@@ -214,3 +214,29 @@ def test_every_reply_is_gsm7_and_at_most_three_segments(twilio: Twilio) -> None:
         reply = twilio.text(question)
         assert is_gsm7(reply), question
         assert count_segments(reply).segments <= 3, (question, reply)
+
+
+def test_hours_in_a_commune_with_one_place_are_answered_directly(twilio: Twilio) -> None:
+    reply = twilio.text("c'est quoi vos horaires a sucy")
+    assert gsm("Médiathèque de Sucy-en-Brie : le mercredi de 10h à 12h et de 14h à 18h ;") in reply
+
+
+def test_the_day_asked_is_kept_while_choosing_a_place(twilio: Twilio) -> None:
+    listing = twilio.text("horaires a thionville samedi")
+    assert "1. " in listing and "Le Puzzle" in listing
+    number = next(line[0] for line in listing.splitlines() if "Le Puzzle" in line)
+    reply = twilio.text(number)
+    assert gsm("Le Puzzle : fermé samedi 28 novembre") in reply
+    assert gsm("samedi 5 décembre de 10h à 12h") in reply
+
+
+def test_having_paid_after_scam_advice_gets_the_urgent_steps(twilio: Twilio) -> None:
+    twilio.text("j'ai reçu un mail de la caf qui me demande mon code de carte bleue")
+    reply = twilio.text("j'ai payé")
+    assert "appelez votre banque" in reply
+    assert "0 805 805 817" in reply
+
+
+def test_cancelling_points_to_the_place_of_the_appointment(twilio: Twilio) -> None:
+    reply = twilio.text("je voudrais annuler mon rdv")
+    assert "appelez le lieu qui vous" in reply

@@ -34,9 +34,8 @@ class Entry:
 
 def _flatten(prefix: str, table: dict[str, Any], out: dict[str, Entry]) -> None:
     if "sms" in table and isinstance(table["sms"], str):
-        out[prefix] = Entry(
-            prefix, table["sms"].strip(), (table.get("voice") or "").strip() or None
-        )
+        # Not stripped: fragments such as the week separator " ; " carry meaningful spaces.
+        out[prefix] = Entry(prefix, table["sms"], table.get("voice") or None)
     for name, value in table.items():
         if isinstance(value, dict):
             _flatten(f"{prefix}.{name}" if prefix else name, value, out)
