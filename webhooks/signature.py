@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from enum import StrEnum
 
-from flask import Request
+from flask import Request, Response
 from twilio.request_validator import (
     SIGNATURE_HEADER,
     SIGNATURE_SETTINGS_HEADER,
@@ -48,3 +48,12 @@ def check_signature(request: Request, auth_token: str, public_url: str) -> Signa
     if validator.validate(url, request.form, signature, algorithm=algorithm):
         return None
     return SignatureProblem.INVALID
+
+
+def refuse_unless_signed(request: Request, auth_token: str, public_url: str) -> Response | None:
+    """None for a request signed by Twilio; else a plain 403, logged with what was wrong."""
+    problem = check_signature(request, auth_token, public_url)
+    if problem is None:
+        return None
+    log.warning("refused %s: %s signature", request.path, problem.value)
+    return Response("Forbidden\n", status=403, mimetype="text/plain")

@@ -12,7 +12,7 @@ from bot.wording import say
 from flows.messages import Channel
 from webhooks.forms import FormError, parse_sms_form
 from webhooks.handling import answer_inbound
-from webhooks.signature import check_signature
+from webhooks.signature import refuse_unless_signed
 from webhooks.twiml import messaging_twiml
 
 log = logging.getLogger(__name__)
@@ -30,10 +30,9 @@ def receive_sms() -> Response:
     """Check the signature, answer the message, reply in TwiML."""
     runtime = runtime_of(current_app)
     settings = runtime.settings
-    problem = check_signature(request, settings.twilio_auth_token, settings.public_url)
-    if problem is not None:
-        log.warning("refused /twilio/sms: %s signature", problem.value)
-        return Response("Forbidden\n", status=403, mimetype="text/plain")
+    refusal = refuse_unless_signed(request, settings.twilio_auth_token, settings.public_url)
+    if refusal is not None:
+        return refusal
     try:
         inbound = parse_sms_form(request.form, clock.now(), Channel.SMS)
     except FormError as exc:

@@ -17,7 +17,7 @@ from bot.privacy import mask_phone
 from bot.runtime import runtime_of
 from bot.services.conversations import get_or_create_resident, set_opt_out
 from webhooks.forms import normalise_sender
-from webhooks.signature import check_signature
+from webhooks.signature import refuse_unless_signed
 
 log = logging.getLogger(__name__)
 
@@ -31,10 +31,9 @@ def receive_status() -> Response:
     """Record what a delivery status tells us; 21610 opts the recipient out."""
     runtime = runtime_of(current_app)
     settings = runtime.settings
-    problem = check_signature(request, settings.twilio_auth_token, settings.public_url)
-    if problem is not None:
-        log.warning("refused /twilio/status: %s signature", problem.value)
-        return Response("Forbidden\n", status=403, mimetype="text/plain")
+    refusal = refuse_unless_signed(request, settings.twilio_auth_token, settings.public_url)
+    if refusal is not None:
+        return refusal
     status = request.form.get("MessageStatus") or request.form.get("SmsStatus") or ""
     error_code = (request.form.get("ErrorCode") or "").strip()
     recipient = normalise_sender(request.form.get("To") or "")
