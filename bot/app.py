@@ -51,15 +51,20 @@ def configure_logging(level: str) -> None:
 
 
 def build_intent_engine(settings: Settings) -> Any:
-    """The embedded intent engine, with the communes of France as its gazetteer."""
+    """The embedded engine (communes of France as gazetteer), behind Rasa if RELAIS_NLU=rasa."""
     from bot.services.communes import default_directory
     from nlu import load_engine
+    from nlu.rasa_http import RasaHttpEngine
 
-    return load_engine(
+    embedded = load_engine(
         cache_dir=settings.instance_dir / "nlu",
         gazetteer=default_directory().gazetteer(),
         clock=clock.now,
     )
+    if settings.nlu_backend == "rasa":
+        log.info("intent engine: Rasa at %s, embedded engine as fallback", settings.rasa_url)
+        return RasaHttpEngine(settings.rasa_url, embedded, timeout=settings.rasa_timeout)
+    return embedded
 
 
 def register_blueprints(app: Flask, settings: Settings) -> None:
@@ -71,6 +76,10 @@ def register_blueprints(app: Flask, settings: Settings) -> None:
         from bot.simulator import blueprint as simulator
 
         app.register_blueprint(simulator)
+    if settings.nlu_api_enabled:
+        from bot.nlu_api import blueprint as nlu_api
+
+        app.register_blueprint(nlu_api)
 
 
 def register_health(app: Flask, runtime: Runtime) -> None:

@@ -39,6 +39,8 @@ class Settings:
     twilio_api_url: str = ""
     nlu_backend: str = "embedded"
     rasa_url: str = ""
+    rasa_timeout: float = 1.0
+    nlu_api_token: str = ""
     sms_unicode: bool = False
     load_demo: bool = True
     simulator: bool = True
@@ -65,6 +67,15 @@ class Settings:
                 )
             if self.simulator:
                 raise ConfigError("RELAIS_SIMULATOR must be off in production")
+        if self.nlu_backend not in {"embedded", "rasa"}:
+            raise ConfigError(f"RELAIS_NLU must be 'embedded' or 'rasa', not {self.nlu_backend!r}")
+        if self.nlu_backend == "rasa" and not self.rasa_url:
+            raise ConfigError("RELAIS_NLU=rasa needs RASA_URL (e.g. http://127.0.0.1:5005)")
+
+    @property
+    def nlu_api_enabled(self) -> bool:
+        """POST /model/parse: open in development, only with a token in production."""
+        return self.env != "production" or bool(self.nlu_api_token)
 
     def with_overrides(self, **changes: Any) -> Settings:
         """A copy with some fields changed (tests, CLI flags)."""
@@ -95,6 +106,8 @@ def settings_from_env(environ: Mapping[str, str] | None = None) -> Settings:
         twilio_api_url=env.get("TWILIO_API_URL", ""),
         nlu_backend=(env.get("RELAIS_NLU") or "embedded").lower(),
         rasa_url=env.get("RASA_URL", ""),
+        rasa_timeout=float(env.get("RELAIS_RASA_TIMEOUT") or 1.0),
+        nlu_api_token=env.get("RELAIS_NLU_API_TOKEN", ""),
         sms_unicode=_flag(env.get("RELAIS_SMS_UNICODE"), False),
         load_demo=_flag(env.get("RELAIS_LOAD_DEMO"), True),
         simulator=_flag(env.get("RELAIS_SIMULATOR"), not production),
