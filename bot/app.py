@@ -12,7 +12,7 @@ from bot import clock
 from bot.config import Settings, settings_from_env
 from bot.database import database_is_up, make_engine, make_session_factory, transaction
 from bot.migrations import upgrade_database
-from bot.privacy import install_log_masking
+from bot.privacy import install_log_masking, url_origin
 from bot.runtime import EXTENSION_KEY, Runtime
 
 log = logging.getLogger(__name__)
@@ -62,7 +62,9 @@ def build_intent_engine(settings: Settings) -> Any:
         clock=clock.now,
     )
     if settings.nlu_backend == "rasa":
-        log.info("intent engine: Rasa at %s, embedded engine as fallback", settings.rasa_url)
+        # Only scheme://host:port: a URL's userinfo, path or query may hold credentials.
+        origin = url_origin(settings.rasa_url)
+        log.info("intent engine: Rasa at %s, embedded engine as fallback", origin)
         return RasaHttpEngine(settings.rasa_url, embedded, timeout=settings.rasa_timeout)
     return embedded
 
@@ -74,6 +76,12 @@ def register_blueprints(app: Flask, settings: Settings) -> None:
     webhooks.register(app)
     if settings.simulator:
         from bot.simulator import blueprint as simulator
+
+        if not settings.uses_dev_token:
+            log.warning(
+                "simulator on with a real Twilio auth token: anyone reaching it can sign "
+                "messages from any number; set RELAIS_SIMULATOR=0 unless this is a test"
+            )
 
         app.register_blueprint(simulator)
     if settings.nlu_api_enabled:

@@ -44,6 +44,9 @@ class Settings:
     sms_unicode: bool = False
     load_demo: bool = True
     simulator: bool = True
+    # POST /model/parse without a token; settings_from_env opens it only in development with
+    # the development Twilio token (see nlu_api_enabled).
+    nlu_api_open: bool = True
     scheduler: bool = True
     retention_days: int = 90
     log_level: str = "INFO"
@@ -74,8 +77,8 @@ class Settings:
 
     @property
     def nlu_api_enabled(self) -> bool:
-        """POST /model/parse: open in development, only with a token in production."""
-        return self.env != "production" or bool(self.nlu_api_token)
+        """POST /model/parse: on with a token; without one, only when open outside production."""
+        return bool(self.nlu_api_token) or (self.nlu_api_open and self.env != "production")
 
     def with_overrides(self, **changes: Any) -> Settings:
         """A copy with some fields changed (tests, CLI flags)."""
@@ -93,6 +96,10 @@ def settings_from_env(environ: Mapping[str, str] | None = None) -> Settings:
     env = os.environ if environ is None else environ
     relais_env = env.get("RELAIS_ENV", "development")
     production = relais_env == "production"
+    auth_token = env.get("TWILIO_AUTH_TOKEN") or DEV_AUTH_TOKEN
+    # The simulator signs any body "from" any number with the auth token, and /model/parse
+    # answers anyone: with a real Twilio token they are off unless asked for explicitly.
+    dev_demo = not production and auth_token == DEV_AUTH_TOKEN
     instance = Path(env.get("RELAIS_INSTANCE_DIR") or (Path.cwd() / "instance"))
     return Settings(
         env=relais_env,
@@ -100,7 +107,7 @@ def settings_from_env(environ: Mapping[str, str] | None = None) -> Settings:
         database_url=env.get("RELAIS_DATABASE_URL", ""),
         public_url=env.get("RELAIS_PUBLIC_URL", "").rstrip("/"),
         secret_key=env.get("RELAIS_SECRET_KEY") or DEV_SECRET_KEY,
-        twilio_auth_token=env.get("TWILIO_AUTH_TOKEN") or DEV_AUTH_TOKEN,
+        twilio_auth_token=auth_token,
         twilio_account_sid=env.get("TWILIO_ACCOUNT_SID") or DEV_ACCOUNT_SID,
         twilio_from=env.get("TWILIO_FROM") or DEV_FROM,
         twilio_api_url=env.get("TWILIO_API_URL", ""),
@@ -110,7 +117,8 @@ def settings_from_env(environ: Mapping[str, str] | None = None) -> Settings:
         nlu_api_token=env.get("RELAIS_NLU_API_TOKEN", ""),
         sms_unicode=_flag(env.get("RELAIS_SMS_UNICODE"), False),
         load_demo=_flag(env.get("RELAIS_LOAD_DEMO"), True),
-        simulator=_flag(env.get("RELAIS_SIMULATOR"), not production),
+        simulator=_flag(env.get("RELAIS_SIMULATOR"), dev_demo),
+        nlu_api_open=dev_demo,
         scheduler=_flag(env.get("RELAIS_SCHEDULER"), True),
         retention_days=int(env.get("RELAIS_RETENTION_DAYS") or 90),
         log_level=env.get("RELAIS_LOG_LEVEL", "INFO").upper(),

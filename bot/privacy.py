@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
+from urllib.parse import urlsplit
 
 # Any E.164-looking number, or a French national number (0X XX XX XX XX, with or without spaces).
 _PHONE_RE = re.compile(r"(?<![\w])(\+\d[\d .-]{7,17}\d|0[1-9](?:[ .-]?\d{2}){4})(?![\w])")
@@ -29,7 +30,7 @@ class PhoneMaskingFilter(logging.Filter):
     """A log filter that masks stray phone numbers in every record."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        """Rewrite the record's message with numbers masked."""
+        """Rewrite the record's message, traceback and stack with numbers masked."""
         try:
             message = record.getMessage()
         except Exception:  # a bad format string must not lose the record
@@ -38,7 +39,31 @@ class PhoneMaskingFilter(logging.Filter):
         if masked != message:
             record.msg = masked
             record.args = None
+        # An exception's text (a database error, a ValueError quoting its input) can hold a
+        # number. Formatter.format() reuses a pre-set exc_text instead of formatting exc_info
+        # again, so every handler then prints the masked traceback.
+        # https://docs.python.org/3/library/logging.html#logging.Formatter.format
+        if record.exc_info and not record.exc_text:
+            record.exc_text = mask_phones_in(logging.Formatter().formatException(record.exc_info))
+        elif record.exc_text:
+            record.exc_text = mask_phones_in(record.exc_text)
+        if record.stack_info:
+            record.stack_info = mask_phones_in(record.stack_info)
         return True
+
+
+def url_origin(url: str) -> str:
+    """scheme://host:port of a URL: no user, password, path or query (they may hold secrets)."""
+    parts = urlsplit(url)
+    try:
+        port = parts.port
+    except ValueError:  # a malformed port: say nothing rather than echo the raw URL
+        port = None
+    host = parts.hostname or ""
+    if ":" in host:  # IPv6 literal
+        host = f"[{host}]"
+    origin = f"{parts.scheme}://{host}" if parts.scheme else host
+    return f"{origin}:{port}" if port is not None else origin
 
 
 def install_log_masking(logger: logging.Logger | None = None) -> None:

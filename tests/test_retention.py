@@ -1,13 +1,15 @@
-"""Personal data is kept no longer than the retention period."""
+"""Personal data is kept no longer than the retention period, except what honours a STOP."""
 
 from __future__ import annotations
 
 from sqlalchemy import func, select
 
-from bot.models import Conversation, ProcessedMessage
+from bot.models import Conversation, ProcessedMessage, Resident
 from bot.runtime import Runtime
 from bot.scheduler import purge_personal_data
-from tests.conftest import Clock, Twilio
+from tests.conftest import RESIDENT, Clock, Twilio
+
+OTHER = "+33639980077"
 
 
 def _count(runtime: Runtime, model: type) -> int:
@@ -15,14 +17,60 @@ def _count(runtime: Runtime, model: type) -> int:
         return int(session.scalar(select(func.count()).select_from(model)) or 0)
 
 
-def test_messages_and_memory_older_than_retention_are_purged(
+def _residents(runtime: Runtime) -> dict[str, bool]:
+    """Phone -> opted out, for every resident still stored."""
+    with runtime.sessions() as session:
+        return {r.phone: r.opted_out for r in session.scalars(select(Resident))}
+
+
+def test_messages_memory_and_residents_older_than_retention_are_purged(
     twilio: Twilio, runtime: Runtime, frozen: Clock
 ) -> None:
     twilio.text("Bonjour")
     frozen.set("2027-01-10T10:00:00+01:00")
-    twilio.text("57100", sender="+33639980077")
+    twilio.text("57100", sender=OTHER)
     assert _count(runtime, ProcessedMessage) == 2
+    assert set(_residents(runtime)) == {RESIDENT, OTHER}
     frozen.set("2027-03-01T10:00:00+01:00")  # 98 days after the first, 50 after the second
-    assert purge_personal_data(runtime) == 2  # one message record, one conversation
+    # One message record, one conversation, one resident.
+    assert purge_personal_data(runtime) == 3
     assert _count(runtime, ProcessedMessage) == 1
+    assert _count(runtime, Conversation) == 1
+    assert _residents(runtime) == {OTHER: False}
+
+
+def test_a_purged_resident_who_writes_again_starts_afresh(
+    twilio: Twilio, runtime: Runtime, frozen: Clock
+) -> None:
+    twilio.text("57100")
+    frozen.set("2027-03-01T10:00:00+01:00")
+    purge_personal_data(runtime)
+    assert _residents(runtime) == {}
+    twilio.text("Bonjour")
+    assert _residents(runtime) == {RESIDENT: False}
+
+
+def test_an_opted_out_number_is_kept_so_stop_is_still_honoured(
+    twilio: Twilio, runtime: Runtime, frozen: Clock
+) -> None:
+    assert "ne recevrez plus" in twilio.text("STOP")
+    twilio.text("Bonjour", sender=OTHER)
+    frozen.set("2027-03-01T10:00:00+01:00")
+    purge_personal_data(runtime)
+    assert _residents(runtime) == {RESIDENT: True}
+    assert _count(runtime, Conversation) == 0
+    assert _count(runtime, ProcessedMessage) == 0
+    # Still opted out: a repeated STOP gets no second confirmation.
+    response = twilio.sms(RESIDENT, "STOP")
+    assert response.status_code == 200
+    assert "<Message>" not in response.get_data(as_text=True)
+
+
+def test_a_resident_seen_within_retention_keeps_their_memory(
+    twilio: Twilio, runtime: Runtime, frozen: Clock
+) -> None:
+    twilio.text("57100")
+    frozen.set("2027-02-20T10:00:00+01:00")  # 89 days later
+    assert purge_personal_data(runtime) == 0
+    assert _residents(runtime) == {RESIDENT: False}
     assert _count(runtime, Conversation) == 1

@@ -107,12 +107,19 @@ def set_opt_out(session: Session, resident: Resident, opted_out: bool, now: date
 
 
 def purge_expired(session: Session, now: datetime, retention_days: int) -> int:
-    """Delete handled-message records and conversation memory older than the retention period."""
+    """Delete message records, conversation memory and residents unseen for the retention period.
+
+    A resident who opted out is kept, number and all: forgetting them would forget their STOP,
+    and the next reminder or advisor reply would reach a number that refused messages; honouring
+    the objection is the one purpose for which the number is still kept. Deleting a resident
+    cascades to their conversation (ON DELETE CASCADE); message records lose the link (SET NULL).
+    """
     cutoff = now - timedelta(days=retention_days)
     removed = 0
     for statement in (
         delete(ProcessedMessage).where(ProcessedMessage.created_at < cutoff),
         delete(Conversation).where(Conversation.updated_at < cutoff),
+        delete(Resident).where(Resident.last_seen_at < cutoff, Resident.opted_out.is_(False)),
     ):
         removed += int(getattr(session.execute(statement), "rowcount", 0) or 0)
     session.flush()
