@@ -4,21 +4,26 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from sqlalchemy.orm import Session
 
 from bot.services import conversations
 from bot.wording import say
+from bot.wording.gsm7 import GSM7_MULTI, count_segments, to_gsm7
 from flows.context import Turn
 from flows.messages import Inbound, Reply
 from flows.router import route
 from flows.state import ConversationState
-from nlu import CONFIDENCE_THRESHOLD, Intent, IntentEngine
+from nlu import Intent, IntentEngine
 
 # Opt back in: START / REPRENDRE (STOP is an intent of the engine, with a keyword rule there).
 _OPT_IN = re.compile(r"^\W*(start|reprendre|reprise|unstop)\W*$")
+# The engine's keyword rule gives STOP, ARRET, DESABONNEMENT this confidence; nothing else opts out.
+KEYWORD_CONFIDENCE = 1.0
+# No reply above three SMS segments (issue 3).
+MAX_SEGMENTS = 3
 
 
 @dataclass(frozen=True)
@@ -49,11 +54,15 @@ def handle_inbound(session: Session, engine: IntentEngine, inbound: Inbound) -> 
         key = "opt_in.confirmed" if changed else "opt_in.already"
         return Outcome(Reply(say(key), key=key), resident, "opt_in", 1.0)
     if not any(c.isalnum() for c in text):
-        key = "media_only" if inbound.has_media else "empty"
+        key = "media_only" if inbound.has_media else ("no_words" if text else "empty")
         return Outcome(Reply(say(key), key=key), resident, None, None)
 
     understanding = engine.parse(text)
-    if understanding.intent == Intent.OPT_OUT and understanding.confidence >= CONFIDENCE_THRESHOLD:
+    if understanding.intent == Intent.OPT_OUT and understanding.confidence < KEYWORD_CONFIDENCE:
+        # "stop c'est trop compliqué" is not a STOP: say how to opt out, don't do it silently.
+        conversations.save_state(session, resident, state.to_json(), now)
+        return Outcome(Reply(say("opt_out.hint"), key="opt_out.hint"), resident, "opt_out", None)
+    if understanding.intent == Intent.OPT_OUT:
         changed = conversations.set_opt_out(session, resident, True, now)
         state.clear_question()
         conversations.save_state(session, resident, state.to_json(), now)
@@ -61,6 +70,15 @@ def handle_inbound(session: Session, engine: IntentEngine, inbound: Inbound) -> 
         reply = Reply(say("opt_out.confirmed"), key="opt_out.confirmed") if changed else Reply("")
         return Outcome(reply, resident, Intent.OPT_OUT.value, understanding.confidence)
 
-    reply = route(Turn(session, understanding, state, now))
+    reply = fit_in_segments(route(Turn(session, understanding, state, now)))
     conversations.save_state(session, resident, state.to_json(), now)
     return Outcome(reply, resident, understanding.intent.value, understanding.confidence)
+
+
+def fit_in_segments(reply: Reply, limit: int = MAX_SEGMENTS) -> Reply:
+    """Drop trailing sentences (then characters) until the reply costs at most `limit` SMS."""
+    text = reply.text
+    while count_segments(to_gsm7(text)).segments > limit:
+        cut = max(text.rfind(". ", 0, len(text) - 1), text.rfind("\n", 0, len(text) - 1))
+        text = text[: cut + 1].rstrip() if cut > 0 else text[: GSM7_MULTI * limit - 3] + "..."
+    return reply if text == reply.text else replace(reply, text=text)

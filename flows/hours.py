@@ -13,6 +13,7 @@ from bot.wording.dates import (
     format_interval,
     format_time,
     join_with_and,
+    weekday_name,
 )
 from flows import locate, places
 from flows.context import Turn
@@ -21,7 +22,6 @@ from nlu import Intent
 
 # How many weeks ahead we look to tell "every Saturday" from "some Saturdays".
 WEEKS_LOOKED_AT = 5
-WEEKDAYS = ("lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche")
 
 Hours = tuple[tuple[time, time], ...]
 
@@ -64,7 +64,7 @@ def _weekday_patterns(schedule: PlaceSchedule, today: date) -> list[tuple[str, H
 
 
 def _days_phrase(weekdays: list[int]) -> str:
-    names = [WEEKDAYS[d] for d in weekdays]
+    names = [weekday_name(d) for d in weekdays]
     consecutive = weekdays == list(range(weekdays[0], weekdays[0] + len(weekdays)))
     if len(weekdays) >= 3 and consecutive:
         return say("week.range", first=names[0], last=names[-1])
@@ -85,7 +85,11 @@ def describe_week(schedule: PlaceSchedule, today: date) -> str:
         for hours, days in groups.items()
     ]
     phrases += [
-        say("week.group", days=say("week.some", day=WEEKDAYS[weekday]), hours=_format_hours(hours))
+        say(
+            "week.group",
+            days=say("week.some", day=weekday_name(weekday)),
+            hours=_format_hours(hours),
+        )
         for weekday, (kind, hours) in enumerate(patterns)
         if kind == "some"
     ]
@@ -106,6 +110,8 @@ def when_phrase(moment: datetime, now: datetime) -> str:
 
 def next_opening_sentence(schedule: PlaceSchedule, now: datetime) -> str:
     """ "Ouvert en ce moment, jusqu'à 17h." or "Prochaine ouverture : demain à 9h."."""
+    if not schedule.known:
+        return say("hours.unknown_sentence")
     upcoming = schedule.next_openings(now, limit=1)
     if not upcoming:
         return say("hours.closed_next_weeks")
@@ -165,7 +171,7 @@ def day_answer(place: place_service.PlaceInfo, day: date, now: datetime) -> Repl
         parts.append(
             say(
                 "hours.next_same_weekday",
-                weekday=WEEKDAYS[day.weekday()],
+                weekday=weekday_name(day.weekday()),
                 when=format_day_openings(same_weekday, schedule.openings_on(same_weekday)),
             )
         )

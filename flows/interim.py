@@ -1,6 +1,7 @@
 """Honest interim answers for booking and hand-off, which later versions do by SMS.
 
-Never a dead end: the resident always leaves with a phone number or an address to go to.
+Never a dead end: the resident always leaves with a phone number or an address to go to, and a
+commune we already know is never asked again.
 """
 
 from __future__ import annotations
@@ -13,8 +14,12 @@ from flows.hours import next_opening_sentence, schedule_of
 from flows.messages import Reply
 from nlu import Intent
 
+# The standard's access mode for walking in without an appointment.
+WALK_IN = "Se présenter"
+
 
 def _place_for(turn: Turn, intent: Intent) -> place_service.PlaceInfo | Reply | None:
+    """The place named, else the nearest one (with a phone if any), else the one remembered."""
     place = locate.place_named_in(turn)
     if place is not None:
         return place
@@ -23,11 +28,17 @@ def _place_for(turn: Turn, intent: Intent) -> place_service.PlaceInfo | Reply | 
         if isinstance(where, Reply):
             return where
         if where is not None:
-            nearest = locate.nearest_place(turn, where)
-            if nearest is not None:
-                turn.state.place_id = nearest.id
+            nearest = locate.nearest_place(turn, where, with_phone=True)
+            nearest = nearest or locate.nearest_place(turn, where)
+            if nearest is None:
+                return Reply(say("human.none_near", commune=where.name), key="human.none_near")
+            turn.state.place_id = nearest.id
             return nearest
     return locate.remembered_place(turn)
+
+
+def _next(place: place_service.PlaceInfo, turn: Turn) -> str:
+    return next_opening_sentence(schedule_of(place), turn.now).rstrip(".")
 
 
 def book(turn: Turn) -> Reply:
@@ -47,9 +58,19 @@ def book(turn: Turn) -> Reply:
             say("appointment.interim_place", place=place.name, phone=place.phone),
             key="appointment.interim_place",
         )
+    if WALK_IN in place.access_modes:
+        return Reply(
+            say("appointment.interim_visit", place=place.name, address=place.address),
+            key="appointment.interim_visit",
+        )
     return Reply(
-        say("appointment.interim_visit", place=place.name, address=place.address),
-        key="appointment.interim_visit",
+        say(
+            "appointment.interim_address",
+            place=place.name,
+            address=place.address,
+            next=_next(place, turn),
+        ),
+        key="appointment.interim_address",
     )
 
 
@@ -67,11 +88,11 @@ def change(turn: Turn) -> Reply:
 
 
 def human(turn: Turn) -> Reply:
-    """A person: the nearest advisor's phone and when they're there."""
+    """A person: the nearest advisor's phone and when they're there, or where to find one."""
     place = _place_for(turn, Intent.HUMAN_ADVISOR)
     if isinstance(place, Reply):
         return place
-    if place is None or not place.phone:
+    if place is None:
         turn.state.ask("location", turn.now, pending_intent=Intent.HUMAN_ADVISOR.value)
         return Reply(
             f"{say('human.interim_no_place')} {say('ask_location')}",
@@ -79,9 +100,19 @@ def human(turn: Turn) -> Reply:
             expects="location",
             handoff=True,
         )
-    following = next_opening_sentence(schedule_of(place), turn.now).rstrip(".")
+    if not place.phone:
+        return Reply(
+            say(
+                "human.interim_visit",
+                place=place.name,
+                address=place.address,
+                next=_next(place, turn),
+            ),
+            key="human.interim_visit",
+            handoff=True,
+        )
     return Reply(
-        say("human.interim_place", place=place.name, phone=place.phone, next=following),
+        say("human.interim_place", place=place.name, phone=place.phone, next=_next(place, turn)),
         key="human.interim_place",
         handoff=True,
     )

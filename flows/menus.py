@@ -49,6 +49,9 @@ def _chosen(turn: Turn) -> int | None:
 
 
 def _invalid_choice(turn: Turn) -> Reply:
+    turn.state.failures += 1
+    if turn.state.failures >= PERSON_AFTER:
+        return offer_person(turn)
     return Reply(
         say("choice.invalid", count=len(turn.state.choices)),
         key="choice.invalid",
@@ -63,11 +66,20 @@ def answer_pending(turn: Turn, dispatch: Dispatch) -> Reply | None:
         return None
     number = _chosen(turn)
     pending = Intent(state.pending_intent) if state.pending_intent else None
+    if turn.text.strip() in {"0", "00"}:
+        # "zéro pour parler à un conseiller", as on the phone line (sms-style.md).
+        state.clear_question()
+        return dispatch(turn, Intent.HUMAN_ADVISOR)
     if state.expects == "location":
-        if not locate.mentions_location(turn.understanding) and (
-            locate.place_named_in(turn) is None
+        typed = locate.commune_typed_in(turn.text, whole_message=True)
+        if (
+            not locate.mentions_location(turn.understanding)
+            and typed is None
+            and locate.place_named_in(turn) is None
         ):
             return None
+        if typed == "" and not locate.mentions_location(turn.understanding):
+            return Reply(say("commune.not_found"), key="commune.not_found", expects="location")
         state.clear_question()
         return dispatch(turn, pending or Intent.FIND_PLACE)
     if number is None:
@@ -102,18 +114,21 @@ def not_understood(turn: Turn) -> Reply:
 
 
 def offer_person(turn: Turn) -> Reply:
-    """A person to call: the place talked about, or the nearest one; else ask where."""
+    """A person to call: the place talked about, or the nearest one with a phone; else ask where."""
     turn.state.failures = 0
+    turn.state.clear_question()
     place = locate.remembered_place(turn)
-    if place is None and turn.state.commune_insee:
-        commune = default_directory().by_insee(turn.state.commune_insee)
-        place = locate.nearest_place(turn, commune) if commune else None
+    commune = default_directory().by_insee(turn.state.commune_insee or "")
+    if (place is None or not place.phone) and commune is not None:
+        place = locate.nearest_place(turn, commune, with_phone=True)
     if place is not None and place.phone:
         return Reply(
             say("not_understood.person_known", place=place.name, phone=place.phone),
             key="not_understood.person_known",
             handoff=True,
         )
+    if commune is not None:
+        return Reply(say("human.none_near", commune=commune.name), key="human.none_near")
     turn.state.ask("location", turn.now, pending_intent=Intent.HUMAN_ADVISOR.value)
     return Reply(
         say("not_understood.person_unknown"),

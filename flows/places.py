@@ -32,7 +32,10 @@ def _distance(km: float) -> str:
 def _next_label(place: place_service.PlaceInfo, turn: Turn) -> str:
     from flows.hours import when_phrase  # hours imports this module for nearest_list
 
-    upcoming = PlaceSchedule(place.horaires, place.department).next_openings(turn.now, limit=1)
+    schedule = PlaceSchedule(place.horaires, place.department)
+    if not schedule.known:
+        return say("hours.unknown_label")
+    upcoming = schedule.next_openings(turn.now, limit=1)
     if not upcoming:
         return say("hours.closed_label")
     start, end = upcoming[0]
@@ -72,7 +75,7 @@ def list_reply(
             break
         lines, shown = candidate, [*shown, nearby]
     if len(shown) > 1:
-        more = say("places.more")
+        more = say("places.more", choices=choices_phrase(len(shown)))
         if _fits("\n".join([*lines, more])):
             lines.append(more)
         turn.state.ask(
@@ -85,11 +88,14 @@ def list_reply(
     )
 
 
+def choices_phrase(count: int) -> str:
+    """ "1 ou 2" or "1, 2 ou 3": what the resident may answer to a list."""
+    return say("choices.two") if count == 2 else say("choices.three")
+
+
 def nearest_list(turn: Turn, commune: Commune, pending: Intent = Intent.OPENING_HOURS) -> Reply:
     """The 1-3 places nearest to a commune, with distance, address, next opening, phone."""
-    found = place_service.find_nearest_places(
-        turn.session, commune.latitude, commune.longitude, limit=MAX_PLACES
-    )
+    found = locate.places_near(turn, commune, limit=MAX_PLACES)
     if not found:
         return Reply(say("places.none_near", commune=commune.name), key="places.none_near")
     return list_reply(turn, say("places.nearest_intro", commune=commune.name), found, pending)
@@ -125,9 +131,7 @@ def free_access(turn: Turn) -> Reply:
         return Reply(say("free_access.general"), key="free_access.general", expects="location")
     found = [
         n
-        for n in place_service.find_nearest_places(
-            turn.session, where.latitude, where.longitude, limit=20
-        )
+        for n in locate.places_near(turn, where, limit=20)
         if FREE_ACCESS_SERVICE in n.place.services or ON_YOUR_OWN in n.place.modalities
     ]
     if not found:
@@ -145,7 +149,7 @@ def workshops(turn: Turn) -> Reply:
     if where is None:
         return locate.ask_for_location(turn, Intent.WORKSHOPS)
     found = place_service.find_workshops_near(
-        turn.session, where.latitude, where.longitude, turn.now, limit=3
+        turn.session, where.latitude, where.longitude, turn.now, limit=3, max_km=locate.NEAR_KM
     )
     if not found:
         return Reply(say("workshops.none", commune=where.name), key="workshops.none")

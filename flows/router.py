@@ -2,14 +2,48 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
+from bot.wording import say
 from flows import answers, hours, interim, locate, menus, places
 from flows.context import Turn
 from flows.messages import Reply
-from nlu import CONFIDENCE_THRESHOLD, Intent
+from nlu import CONFIDENCE_THRESHOLD, Intent, Understanding
 
 Handler = Callable[[Turn], Reply]
+
+# Words that may surround a bare day in a follow-up ("et pour samedi alors ?").
+_FILLER = frozenset(
+    [
+        "et",
+        "le",
+        "la",
+        "l",
+        "pour",
+        "ce",
+        "cet",
+        "cette",
+        "alors",
+        "euh",
+        "ah",
+        "bon",
+        "sinon",
+        "puis",
+        "aussi",
+        "donc",
+        "mais",
+        "ou",
+        "ouvert",
+        "ouverte",
+        "c",
+        "est",
+        "ca",
+        "ça",
+        "qu",
+        "en",
+    ]
+)
 
 HANDLERS: dict[Intent, Handler] = {
     Intent.GREET: answers.greet,
@@ -61,10 +95,44 @@ def route(turn: Turn) -> Reply:
     return reply
 
 
+def is_only_a_day(understanding: Understanding) -> bool:
+    """True for "et samedi ?", "dimanche", "et lundi prochain ?": a day and nothing else."""
+    spans = [e for e in understanding.entities if e.entity in {"date", "time"}]
+    if not any(e.entity == "date" for e in spans):
+        return False
+    rest = understanding.text
+    for entity in sorted(spans, key=lambda e: e.start, reverse=True):
+        rest = rest[: entity.start] + " " + rest[entity.end :]
+    words = re.findall(r"[a-zà-ÿ]+", rest.lower())
+    return all(word in _FILLER for word in words)
+
+
+def _day_follow_up(turn: Turn) -> Reply | None:
+    """A bare day after talking about a place (or while choosing one) asks about its hours."""
+    state = turn.state
+    if state.expects == "place_choice" and state.choices:
+        day = turn.understanding.first("date")
+        state.pending_date = str(day.value) if day else ""
+        choices = places.choices_phrase(len(state.choices))
+        return Reply(
+            say("hours.which_place", choices=choices),
+            key="hours.which_place",
+            expects="place_choice",
+        )
+    if state.place_id:
+        state.clear_question()
+        return dispatch(turn, Intent.OPENING_HOURS)
+    return None
+
+
 def _route(turn: Turn) -> tuple[Reply, Intent | None]:
     if turn.state.last_intent == Intent.SCAM_CHECK and answers.money_or_codes_given(turn.text):
         # "j'ai payé" right after scam advice is about the scam, not about our price.
         return dispatch(turn, Intent.SCAM_CHECK), Intent.SCAM_CHECK
+    if is_only_a_day(turn.understanding):
+        follow_up = _day_follow_up(turn)
+        if follow_up is not None:
+            return follow_up, Intent.OPENING_HOURS
     pending = menus.answer_pending(turn, dispatch)
     if pending is not None:
         return pending, None

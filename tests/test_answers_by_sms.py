@@ -64,9 +64,12 @@ def test_nearest_place_for_a_commune_without_accents_or_hyphens(twilio: Twilio) 
 
 
 def test_choosing_a_place_from_the_list_gives_its_hours(twilio: Twilio) -> None:
-    twilio.text("Je cherche un conseiller numérique à Thionville")
+    listing = twilio.text("Je cherche un conseiller numérique à Thionville")
+    second = next(line for line in listing.splitlines() if line.startswith("2. "))
+    name = second.removeprefix("2. ").split(",")[0]
     reply = twilio.text("2")
-    assert "de 14h à 17h" in reply or "de 16h à 17h" in reply or "de 9h à 12h" in reply
+    assert reply.startswith(f"{name} : ")
+    assert "Prochaine ouverture" in reply or "Ouvert en ce moment" in reply
 
 
 def test_a_bare_postal_code_lists_the_nearest_places(twilio: Twilio) -> None:
@@ -80,10 +83,10 @@ def test_unknown_postal_code_gets_a_kind_message(twilio: Twilio) -> None:
     assert "Je ne connais pas le code postal 99999" in reply
 
 
-def test_a_commune_far_from_every_place_still_gets_the_nearest(twilio: Twilio) -> None:
+def test_a_commune_far_from_every_place_is_not_sent_hundreds_of_km_away(twilio: Twilio) -> None:
     reply = twilio.text("une permanence à Brest ?")
-    assert "Près de Brest" in reply
-    assert " km)" in reply
+    assert "Je ne connais pas encore de lieu près de Brest" in reply
+    assert "km" not in reply
 
 
 def test_asking_where_without_saying_where_asks_the_commune(twilio: Twilio) -> None:
@@ -102,7 +105,7 @@ def test_what_to_bring(twilio: Twilio) -> None:
     [
         ("vous pouvez m'aider pour ma déclaration d'impôts en ligne ?", "déclaration d'impôts"),
         ("Vous aidez pour la CAF ?", "CAF"),
-        ("vous faites quoi comme aide ?", "e-mail"),
+        ("vous faites quoi comme aide ?", "démarches en ligne (CAF, ameli, impôts, ANTS)"),
     ],
 )
 def test_services(twilio: Twilio, message: str, expected: str) -> None:
@@ -117,7 +120,9 @@ def test_workshops_near_the_resident(twilio: Twilio) -> None:
 
 
 def test_price(twilio: Twilio) -> None:
-    assert "gratuit" in twilio.text("C'est gratuit ?")
+    assert gsm("C'est gratuit. L'aide des conseillers numériques ne coûte rien.") == twilio.text(
+        "C'est gratuit ?"
+    )
 
 
 def test_price_of_a_place_that_needs_membership(twilio: Twilio) -> None:
@@ -240,3 +245,68 @@ def test_having_paid_after_scam_advice_gets_the_urgent_steps(twilio: Twilio) -> 
 def test_cancelling_points_to_the_place_of_the_appointment(twilio: Twilio) -> None:
     reply = twilio.text("je voudrais annuler mon rdv")
     assert "appelez le lieu qui vous" in reply
+
+
+def test_a_misspelt_commune_is_found_not_replaced_by_the_one_remembered(twilio: Twilio) -> None:
+    twilio.text("une permanence près de Thionville ?")
+    reply = twilio.text("et une permanence à Saint Etiene ?")
+    assert gsm("Près de Saint-Étienne") in reply
+
+
+def test_an_unknown_commune_is_said_unknown(twilio: Twilio) -> None:
+    assert "Dans quelle commune" in twilio.text("où est la permanence la plus proche ?")
+    reply = twilio.text("Zorgloubville")
+    assert gsm("Je n'ai pas trouvé cette commune") in reply
+    assert "Près de Yutz" in twilio.text("Yutz")
+
+
+def test_postal_code_and_commune_together_need_no_question(twilio: Twilio) -> None:
+    reply = twilio.text("j'habite à Manom 57100, où aller ?")
+    assert "Laquelle" not in reply
+    assert "Près de Manom" in reply
+
+
+def test_a_long_postal_code_list_invites_the_name(twilio: Twilio) -> None:
+    reply = twilio.text("57970")
+    assert "Votre commune n'y est pas ? Envoyez son nom." in reply
+    assert "Près de Valmestroff" in twilio.text("Valmestroff")
+
+
+@pytest.mark.parametrize("follow_up", ["et lundi prochain ?", "dimanche", "et aujourd'hui ?"])
+def test_a_bare_day_after_a_place_asks_about_its_hours(twilio: Twilio, follow_up: str) -> None:
+    twilio.text("c'est ouvert quand la médiathèque de la Côte des Roses ?")
+    reply = twilio.text(follow_up)
+    assert gsm("Médiathèque de la Côte des Roses : fermé") in reply
+
+
+def test_a_bare_day_while_choosing_a_place_asks_which_one_and_keeps_the_day(
+    twilio: Twilio,
+) -> None:
+    listing = twilio.text("horaires à Thionville")
+    assert "Le Puzzle" in listing
+    assert gsm("Pour quel lieu ? Répondez 1, 2 ou 3.") == twilio.text("et samedi ?")
+    number = next(line[0] for line in listing.splitlines() if "Le Puzzle" in line)
+    assert gsm("Le Puzzle : fermé samedi 28 novembre") in twilio.text(number)
+
+
+def test_an_out_of_range_number_leads_to_a_person(twilio: Twilio) -> None:
+    twilio.text("Thionville")
+    twilio.text("aide")
+    assert "de 1 à 5" in twilio.text("7")
+    twilio.text("9")
+    assert "03 53 01 01" in twilio.text("8")
+
+
+def test_zero_asks_for_a_person(twilio: Twilio) -> None:
+    twilio.text("Yutz")
+    twilio.text("aide")
+    assert "03 53 01 01 04" in twilio.text("0")
+
+
+def test_only_the_keyword_opts_out(twilio: Twilio) -> None:
+    reply = twilio.text("stop c'est trop compliqué pour moi")
+    assert "envoyez simplement STOP" in reply
+
+
+def test_emoji_only_is_not_called_empty(twilio: Twilio) -> None:
+    assert gsm("Je ne trouve pas de mots") in twilio.text("🙏🙏")

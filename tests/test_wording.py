@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import string
+from pathlib import Path
 
 import pytest
 from hypothesis import given
@@ -40,6 +41,9 @@ SAMPLES = {
     "hours": "de 9h à 12h et de 14h à 17h",
     "weekday": "mercredi",
     "time": "14h30",
+    "start": "14h30",
+    "end": "17h30",
+    "choices": "1, 2 ou 3",
 }
 
 
@@ -69,6 +73,7 @@ def test_every_sms_is_gsm7_and_at_most_two_segments(entry) -> None:  # type: ign
 # The only entries allowed a second segment (sms-style.md: aim for one). Adding one is a choice.
 TWO_SEGMENT_ENTRIES = {
     "appointment.change_interim_place",
+    "appointment.interim_address",
     "device_repair",
     "scam_check",
     "services.general",
@@ -81,6 +86,27 @@ def test_entries_needing_two_segments_are_the_listed_ones() -> None:
     costs = {e.key: count_segments(prepare_sms(_render(e.sms))).segments for e in ENTRIES}
     assert {key for key, segments in costs.items() if segments == 2} == TWO_SEGMENT_ENTRIES
     assert max(costs.values()) == 2
+
+
+# Keys built from a prefix in code ("services.topics." + topic).
+DYNAMIC_PREFIXES = ("services.topics.",)
+
+
+def test_every_catalogue_entry_is_used_by_the_code() -> None:
+    root = Path(__file__).resolve().parents[1]
+    code = "\n".join(
+        p.read_text(encoding="utf-8")
+        for package in ("bot", "flows", "webhooks")
+        for p in (root / package).rglob("*.py")
+    )
+    unused = [
+        e.key
+        for e in ENTRIES
+        if f'"{e.key}"' not in code
+        and f"'{e.key}'" not in code
+        and not e.key.startswith(DYNAMIC_PREFIXES)
+    ]
+    assert unused == []
 
 
 @pytest.mark.parametrize("entry", [e for e in ENTRIES if e.voice], ids=lambda e: e.key)

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 
 from babel.dates import format_date
 from babel.dates import format_time as babel_format_time
 
 from bot.clock import PARIS
+from bot.wording import say
 
 LOCALE = "fr_FR"
 
@@ -34,11 +35,16 @@ def format_day(day: date, *, with_year: bool = False) -> str:
     """A day as "jeudi 3 décembre" ("mardi 1er décembre" on the first; the year on request)."""
     day = _paris_date(day)
     # French writes the first of the month as an ordinal ("1er"), which CLDR does not.
-    number = "1er" if day.day == 1 else str(day.day)
+    number = say("dates.first_of_month") if day.day == 1 else str(day.day)
     weekday = format_date(day, "EEEE", locale=LOCALE)
     month = format_date(day, "MMMM", locale=LOCALE)
     text = f"{weekday} {number} {month}"
     return f"{text} {day.year}" if with_year else text
+
+
+def weekday_name(weekday: int) -> str:
+    """The French name of a weekday, Monday being 0 ("lundi")."""
+    return format_date(date(2024, 1, 1) + timedelta(days=weekday), "EEEE", locale=LOCALE)
 
 
 def format_time(value: TimeLike) -> str:
@@ -50,14 +56,14 @@ def format_time(value: TimeLike) -> str:
 
 def format_interval(start: TimeLike, end: TimeLike) -> str:
     """An interval as "de 14h à 17h"."""
-    return f"de {format_time(start)} à {format_time(end)}"
+    return say("dates.interval", start=format_time(start), end=format_time(end))
 
 
 def join_with_and(parts: Sequence[str]) -> str:
     """French list: "a", "a et b", "a, b et c"."""
     if len(parts) <= 1:
         return "".join(parts)
-    return f"{', '.join(parts[:-1])} et {parts[-1]}"
+    return say("dates.list_separator").join(parts[:-1]) + say("dates.and") + parts[-1]
 
 
 def format_day_openings(day: date, intervals: Sequence[tuple[TimeLike, TimeLike]]) -> str:
