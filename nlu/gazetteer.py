@@ -129,6 +129,9 @@ class CommuneMatcher:
             if len(key.replace(" ", "")) >= MIN_LETTERS and code not in self._codes[key]:
                 self._codes[key].append(code)
         self.max_words = max((k.count(" ") + 1 for k in self._codes), default=0)
+        # Longest name (in words) starting with each word: most words start none, so most
+        # positions of a message are skipped without building a single window.
+        self._longest: dict[str, int] = {}
         self._common = lexicon.common | STOP_WORDS | ABBREVIATIONS.keys()
         self._common_list = sorted(self._common)
         self._proper = lexicon.proper - self._common
@@ -136,6 +139,7 @@ class CommuneMatcher:
         self._prefixes: dict[str, list[str]] = defaultdict(list)
         for key in self._codes:
             words = key.split()
+            self._longest[words[0]] = max(self._longest.get(words[0], 0), len(words))
             self._blocks[(key[0], len(words), len(key))].append(key)
             for size in range(1, len(words)):
                 if words[0] not in _ARTICLES and words[size - 1] not in _PARTICLES:
@@ -185,7 +189,7 @@ class CommuneMatcher:
     def _exact_at(
         self, capitals: Set[int], words: Sequence[_Word], i: int, cue: bool, content: Sequence[int]
     ) -> _Hit | None:
-        for size in range(min(self.max_words, len(words) - i), 0, -1):
+        for size in range(min(self._longest.get(words[i].text, 0), len(words) - i), 0, -1):
             window = words[i : i + size]
             key = " ".join(w.text for w in window)
             if all(w.text in STOP_WORDS for w in window):

@@ -1,8 +1,13 @@
-"""Engines for the NLU tests: trained once per run, on a clock frozen on a Wednesday."""
+"""Engines for the NLU tests: trained once per run, on a clock frozen on a Wednesday.
+
+Both engines share a cache folder, so the second one is served from the artifact the first one
+wrote, as the app is after its first start.
+"""
 
 from __future__ import annotations
 
 from datetime import datetime
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -34,14 +39,21 @@ DEMO_COMMUNES = (
 
 
 @pytest.fixture(scope="session")
-def engine() -> EmbeddedEngine:
-    """The packaged engine with the demo communes, on a frozen clock."""
-    return load_engine(gazetteer=DEMO_COMMUNES, clock=lambda: NOW)
+def nlu_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Where the session's engines keep the trained model."""
+    return tmp_path_factory.mktemp("nlu-cache")
 
 
 @pytest.fixture(scope="session")
-def france() -> EmbeddedEngine:
+def engine(nlu_cache: Path) -> EmbeddedEngine:
+    """The packaged engine with the demo communes, on a frozen clock."""
+    return load_engine(cache_dir=nlu_cache, gazetteer=DEMO_COMMUNES, clock=lambda: NOW)
+
+
+@pytest.fixture(scope="session")
+def france(nlu_cache: Path) -> EmbeddedEngine:
     """The engine with every French commune, as the app builds it."""
     from bot.services.communes import default_directory
 
-    return load_engine(gazetteer=default_directory().gazetteer(), clock=lambda: NOW)
+    gazetteer = default_directory().gazetteer()
+    return load_engine(cache_dir=nlu_cache, gazetteer=gazetteer, clock=lambda: NOW)

@@ -14,10 +14,10 @@ from nlu.normalise import normalise
 
 HELDOUT = Path(__file__).parent / "heldout.yml"
 
-# v1 goal; the next milestone asks for 0.95.
-MIN_ACCURACY = 0.85
-# Of the answers the bot acts on without a menu, at most this share may be wrong.
-MAX_WRONG_ABOVE_THRESHOLD = 0.05
+# Issue 4: at least 0.95 overall and in every style (clean, sms, spoken, long).
+MIN_ACCURACY = 0.95
+# Of the answers the bot acts on without a menu, less than this share may be wrong.
+MAX_WRONG_ABOVE_THRESHOLD = 0.01
 
 HELDOUT_EXAMPLES = load_examples(HELDOUT)
 
@@ -27,13 +27,13 @@ def report(engine: EmbeddedEngine) -> Report:
     return evaluate(engine, HELDOUT_EXAMPLES)
 
 
-def test_heldout_accuracy_reaches_the_v1_goal(report: Report) -> None:
+def test_heldout_accuracy_reaches_the_goal(report: Report) -> None:
     assert report.accuracy >= MIN_ACCURACY, report.to_text()
 
 
 def test_confident_answers_are_rarely_wrong(report: Report) -> None:
     assert report.threshold == CONFIDENCE_THRESHOLD
-    assert report.wrong_above_threshold <= MAX_WRONG_ABOVE_THRESHOLD, report.to_text()
+    assert report.wrong_above_threshold < MAX_WRONG_ABOVE_THRESHOLD, report.to_text()
 
 
 def test_every_style_is_understood(report: Report) -> None:
