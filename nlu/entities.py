@@ -6,12 +6,17 @@ Value conventions are those of `nlu.types.Entity`. All offsets point into the re
 from __future__ import annotations
 
 import re
-from datetime import date
+from dataclasses import replace
+from datetime import date, datetime, time
+from zoneinfo import ZoneInfo
 
 from nlu.dates import NUMBER_WORDS, find_dates, find_times
 from nlu.gazetteer import CommuneMatcher
 from nlu.normalise import fold
 from nlu.types import Entity
+
+# Residents' times are French wall-clock times.
+PARIS = ZoneInfo("Europe/Paris")
 
 MAX_CHOICE = 20
 
@@ -106,4 +111,25 @@ class EntityExtractor:
                 for c in self.communes.find(text, folded)
                 if all(c.end <= s or c.start >= e for s, e in taken)
             ]
-        return tuple(sorted(found, key=lambda e: (e.start, e.entity)))
+        return tuple(with_datetimes(sorted(found, key=lambda e: (e.start, e.entity)), today))
+
+
+def with_datetimes(entities: list[Entity], today: date) -> list[Entity]:
+    """Give each time the concrete datetime it means, in Europe/Paris.
+
+    "le 3 déc à 14h30" -> time 14:30 with additional_info datetime 2026-12-03T14:30:00+01:00:
+    the day is the date mentioned before it (or after it, "à 14h demain"), else today.
+    """
+    days = [e for e in entities if e.entity == "date"]
+    resolved: list[Entity] = []
+    for entity in entities:
+        if entity.entity != "time":
+            resolved.append(entity)
+            continue
+        before = [d for d in days if d.start < entity.start]
+        nearest = before[-1] if before else (days[0] if days else None)
+        day = date.fromisoformat(str(nearest.value)) if nearest else today
+        hour, minute = (int(part) for part in str(entity.value).split(":"))
+        moment = datetime.combine(day, time(hour, minute), tzinfo=PARIS)
+        resolved.append(replace(entity, extra={**entity.extra, "datetime": moment.isoformat()}))
+    return resolved

@@ -101,7 +101,12 @@ def test_demain_matin_gives_a_date_and_a_morning_range(engine: EmbeddedEngine) -
     date_entity, time_entity = understood.first("date"), understood.first("time")
     assert date_entity is not None and date_entity.value == "2026-11-26"
     assert time_entity is not None and time_entity.value == "08:00"
-    assert time_entity.extra == {"period": "matin", "from": "08:00", "to": "12:00"}
+    assert time_entity.extra == {
+        "period": "matin",
+        "from": "08:00",
+        "to": "12:00",
+        "datetime": "2026-11-26T08:00:00+01:00",
+    }
 
 
 def test_clock_in_another_zone_is_read_in_paris_time() -> None:
@@ -151,3 +156,22 @@ def test_any_clock_time_is_read_back(hour: int, minute: int, template: str) -> N
     assert times_in(f"rdv à {template.format(h=hour, m=minute)}") == [
         f"{expected:02d}:{minute:02d}"
     ]
+
+
+def test_a_time_resolves_to_a_concrete_paris_datetime_on_the_day_mentioned() -> None:
+    from datetime import date
+
+    from nlu.entities import EntityExtractor
+
+    found = EntityExtractor().extract("le 3 déc à 14h30", date(2026, 11, 23))
+    time_entity = next(e for e in found if e.entity == "time")
+    assert time_entity.extra["datetime"] == "2026-12-03T14:30:00+01:00"
+
+
+def test_a_time_without_a_day_is_today_and_follows_summer_time() -> None:
+    from datetime import date
+
+    from nlu.entities import EntityExtractor
+
+    found = EntityExtractor().extract("à 9h", date(2027, 6, 1))
+    assert found[0].extra["datetime"] == "2027-06-01T09:00:00+02:00"
