@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+
 from sqlalchemy import func, select
 
 from bot.models import Conversation, ProcessedMessage, Resident
@@ -74,3 +76,26 @@ def test_a_resident_seen_within_retention_keeps_their_memory(
     assert purge_personal_data(runtime) == 0
     assert _residents(runtime) == {RESIDENT: False}
     assert _count(runtime, Conversation) == 1
+
+
+def test_a_resident_with_an_upcoming_appointment_is_kept_until_it_has_passed(
+    twilio: Twilio, runtime: Runtime, frozen: Clock
+) -> None:
+    from bot.clock import now
+    from bot.services.bookings import book_slot
+    from bot.services.slots import free_slots
+
+    twilio.text("Bonjour")
+    with runtime.sessions() as session, session.begin():
+        resident = session.scalars(select(Resident)).one()
+        # The demo's Thionville advisor: book as far ahead as the agenda allows.
+        slots = free_slots(session, "demo-thipi-thionville", now(), limit=200)
+        latest = slots[-1]
+        book_slot(session, resident.id, latest.advisor_id, latest.starts_at, None, now())
+    frozen.set("2027-02-22T10:00:00+01:00")  # 91 days of silence, the appointment still ahead
+    assert latest.starts_at > datetime.fromisoformat("2027-02-22T10:00:00+01:00")
+    purge_personal_data(runtime)
+    assert RESIDENT in _residents(runtime)
+    frozen.set((latest.ends_at + timedelta(days=1)).isoformat())
+    purge_personal_data(runtime)
+    assert RESIDENT not in _residents(runtime)

@@ -10,7 +10,13 @@ from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from bot.models import Conversation, ProcessedMessage, Resident
+from bot.models import (
+    Appointment,
+    Conversation,
+    ProcessedMessage,
+    Resident,
+    WorkshopRegistration,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,7 +117,8 @@ def purge_expired(session: Session, now: datetime, retention_days: int) -> int:
 
     A resident who opted out is kept, number and all: forgetting them would forget their STOP,
     and the next reminder or advisor reply would reach a number that refused messages; honouring
-    the objection is the one purpose for which the number is still kept. Deleting a resident
+    the objection is the one purpose for which the number is still kept. So is a resident with an
+    upcoming appointment or workshop seat, until it has passed. Deleting a resident
     cascades to their conversation (ON DELETE CASCADE); message records lose the link (SET NULL).
     """
     cutoff = now - timedelta(days=retention_days)
@@ -119,7 +126,22 @@ def purge_expired(session: Session, now: datetime, retention_days: int) -> int:
     for statement in (
         delete(ProcessedMessage).where(ProcessedMessage.created_at < cutoff),
         delete(Conversation).where(Conversation.updated_at < cutoff),
-        delete(Resident).where(Resident.last_seen_at < cutoff, Resident.opted_out.is_(False)),
+        delete(Resident).where(
+            Resident.last_seen_at < cutoff,
+            Resident.opted_out.is_(False),
+            # Someone who booked weeks ahead and stays silent still has their appointment.
+            ~Resident.id.in_(
+                select(Appointment.resident_id).where(
+                    Appointment.status == "booked", Appointment.ends_at > now
+                )
+            ),
+            ~Resident.id.in_(
+                select(WorkshopRegistration.resident_id).where(
+                    WorkshopRegistration.status == "booked",
+                    WorkshopRegistration.session_start > now,
+                )
+            ),
+        ),
     ):
         removed += int(getattr(session.execute(statement), "rowcount", 0) or 0)
     session.flush()
