@@ -19,6 +19,7 @@ class Turn:
     understanding: Understanding
     state: ConversationState
     now: datetime
+    resident_id: int | None = None  # who is writing, for their appointments
 
     @property
     def text(self) -> str:

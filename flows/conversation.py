@@ -70,7 +70,7 @@ def handle_inbound(session: Session, engine: IntentEngine, inbound: Inbound) -> 
         reply = Reply(say("opt_out.confirmed"), key="opt_out.confirmed") if changed else Reply("")
         return Outcome(reply, resident, Intent.OPT_OUT.value, understanding.confidence)
 
-    reply = fit_in_segments(route(Turn(session, understanding, state, now)))
+    reply = fit_in_segments(route(Turn(session, understanding, state, now, resident.id)))
     conversations.save_state(session, resident, state.to_json(), now)
     return Outcome(reply, resident, understanding.intent.value, understanding.confidence)
 

@@ -1,4 +1,4 @@
-"""Honest interim answers for booking and hand-off, which later versions do by SMS.
+"""Honest interim answers: places that take no appointment by SMS, and hand-off to a person.
 
 Never a dead end: the resident always leaves with a phone number or an address to go to, and a
 commune we already know is never asked again.
@@ -41,18 +41,9 @@ def _next(place: place_service.PlaceInfo, turn: Turn) -> str:
     return next_opening_sentence(schedule_of(place), turn.now).rstrip(".")
 
 
-def book(turn: Turn) -> Reply:
-    """An appointment: the nearest place's phone, until booking by SMS exists."""
-    place = _place_for(turn, Intent.BOOK_APPOINTMENT)
-    if isinstance(place, Reply):
-        return place
-    if place is None:
-        turn.state.ask("location", turn.now, pending_intent=Intent.BOOK_APPOINTMENT.value)
-        return Reply(
-            f"{say('appointment.interim_no_place')} {say('ask_location')}",
-            key="appointment.interim_no_place",
-            expects="location",
-        )
+def without_agenda(turn: Turn, place: place_service.PlaceInfo) -> Reply:
+    """A place that takes no appointment through Relais: its phone, else how to go there."""
+    turn.state.place_id = place.id
     if place.phone:
         return Reply(
             say("appointment.interim_place", place=place.name, phone=place.phone),
@@ -71,19 +62,6 @@ def book(turn: Turn) -> Reply:
             next=_next(place, turn),
         ),
         key="appointment.interim_address",
-    )
-
-
-def change(turn: Turn) -> Reply:
-    """Move, cancel or recall an appointment: the place to call."""
-    place = locate.place_named_in(turn) or locate.remembered_place(turn)
-    if place is not None and place.phone:
-        return Reply(
-            say("appointment.change_interim_place", place=place.name, phone=place.phone),
-            key="appointment.change_interim_place",
-        )
-    return Reply(
-        say("appointment.change_interim_no_place"), key="appointment.change_interim_no_place"
     )
 
 

@@ -38,7 +38,8 @@ def help_menu(turn: Turn) -> Reply:
     return menu_reply(turn, "help")
 
 
-def _chosen(turn: Turn) -> int | None:
+def chosen_number(turn: Turn) -> int | None:
+    """The number the resident answered ("2", "le 2", "la deuxième"), if any."""
     choice = turn.understanding.first("choice")
     if choice is None:
         return None
@@ -48,7 +49,8 @@ def _chosen(turn: Turn) -> int | None:
         return None
 
 
-def _invalid_choice(turn: Turn) -> Reply:
+def invalid_choice(turn: Turn) -> Reply:
+    """A number outside the list: ask again, and offer a person after repeated failures."""
     turn.state.failures += 1
     if turn.state.failures >= PERSON_AFTER:
         return offer_person(turn)
@@ -64,7 +66,7 @@ def answer_pending(turn: Turn, dispatch: Dispatch) -> Reply | None:
     state = turn.state
     if not state.expects:
         return None
-    number = _chosen(turn)
+    number = chosen_number(turn)
     pending = Intent(state.pending_intent) if state.pending_intent else None
     if turn.text.strip() in {"0", "00"}:
         # "zéro pour parler à un conseiller", as on the phone line (sms-style.md).
@@ -89,7 +91,7 @@ def answer_pending(turn: Turn, dispatch: Dispatch) -> Reply | None:
             return dispatch(turn, pending or Intent.FIND_PLACE)
         return None
     if not 1 <= number <= len(state.choices):
-        return _invalid_choice(turn)
+        return invalid_choice(turn)
     value = state.choices[number - 1]
     expects, asked_day = state.expects, state.pending_date
     state.clear_question()

@@ -6,7 +6,7 @@ import re
 from collections.abc import Callable
 
 from bot.wording import say
-from flows import answers, hours, interim, locate, menus, places
+from flows import answers, appointments, booking, hours, interim, locate, menus, places
 from flows.context import Turn
 from flows.messages import Reply
 from nlu import CONFIDENCE_THRESHOLD, Intent, Understanding
@@ -62,10 +62,10 @@ HANDLERS: dict[Intent, Handler] = {
     Intent.FIND_PLACE: places.find_place,
     Intent.FREE_ACCESS: places.free_access,
     Intent.WORKSHOPS: places.workshops,
-    Intent.BOOK_APPOINTMENT: interim.book,
-    Intent.CANCEL_APPOINTMENT: interim.change,
-    Intent.RESCHEDULE_APPOINTMENT: interim.change,
-    Intent.MY_APPOINTMENT: interim.change,
+    Intent.BOOK_APPOINTMENT: booking.book,
+    Intent.CANCEL_APPOINTMENT: appointments.cancel,
+    Intent.RESCHEDULE_APPOINTMENT: appointments.move,
+    Intent.MY_APPOINTMENT: appointments.see,
     Intent.HUMAN_ADVISOR: interim.human,
     Intent.OPT_OUT: answers.out_of_scope,  # unsure opt-outs are handled before routing
 }
@@ -129,6 +129,10 @@ def _route(turn: Turn) -> tuple[Reply, Intent | None]:
     if turn.state.last_intent == Intent.SCAM_CHECK and answers.money_or_codes_given(turn.text):
         # "j'ai payé" right after scam advice is about the scam, not about our price.
         return dispatch(turn, Intent.SCAM_CHECK), Intent.SCAM_CHECK
+    booking_answer = appointments.answer_pending(turn)
+    if booking_answer is not None:
+        # Before the day follow-up: "jeudi" while choosing a slot asks for Thursday's slots.
+        return booking_answer, None
     if is_only_a_day(turn.understanding):
         follow_up = _day_follow_up(turn)
         if follow_up is not None:

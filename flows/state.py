@@ -17,13 +17,21 @@ class ConversationState:
     place_id: str | None = None  # the place last talked about
     commune_insee: str | None = None  # the resident's commune, once known
     postal_code: str | None = None
-    expects: str = ""  # "" | "commune_choice" | "place_choice" | "menu" | "location"
+    expects: str = ""  # "commune_choice", "place_choice", "menu", "location" or booking.EXPECTS
     choices: list[str] = field(default_factory=list)  # values behind "1", "2", ... of the last list
     pending_intent: str = ""  # what to answer once the missing piece arrives
     pending_date: str = ""  # ISO date asked with the pending intent
     failures: int = 0  # consecutive messages not understood
     last_intent: str = ""  # what the previous message was about
     asked_at: str = ""  # ISO time the pending question was asked
+    # Booking questions (flows/booking.py, flows/appointments.py); cleared with the question.
+    booking_place: str = ""  # place whose slots are listed
+    booking_slot: str = ""  # slot chosen, waiting for the motif ("advisor_id|ISO start")
+    booking_motif: str = ""  # motif already given when the slot was taken meanwhile
+    slot_wish: dict[str, str] = field(default_factory=dict)  # what the resident asked for
+    slots_after: str = ""  # ISO start of the last slot listed, for "autre"
+    moving_id: int = 0  # appointment being moved
+    appointment_id: int = 0  # appointment waiting for a confirmation to cancel
 
     @classmethod
     def from_json(cls, data: dict[str, Any] | None) -> ConversationState:
@@ -34,6 +42,8 @@ class ConversationState:
         state = cls(**{k: v for k, v in data.items() if k in known})
         if not isinstance(state.choices, list):
             state.choices = []
+        if not isinstance(state.slot_wish, dict):
+            state.slot_wish = {}
         return state
 
     def to_json(self) -> dict[str, Any]:
@@ -62,6 +72,13 @@ class ConversationState:
         self.pending_intent = ""
         self.pending_date = ""
         self.asked_at = ""
+        self.booking_place = ""
+        self.booking_slot = ""
+        self.booking_motif = ""
+        self.slot_wish = {}
+        self.slots_after = ""
+        self.moving_id = 0
+        self.appointment_id = 0
 
     def expire(self, now: datetime) -> None:
         """Drop a pending question that is too old to be what the resident is answering."""

@@ -166,13 +166,14 @@ def test_small_talk(twilio: Twilio, message: str, expected: str) -> None:
     assert gsm(expected) in twilio.text(message)
 
 
-def test_booking_gets_an_honest_interim_answer_with_a_phone_number(twilio: Twilio) -> None:
+def test_booking_asks_the_commune_then_lists_free_slots(twilio: Twilio) -> None:
     asked = twilio.text("Je voudrais un rendez-vous")
     assert "Dans quelle commune" in asked
     choose = twilio.text("57100")
     assert "1 Thionville" in choose and "2 Manom" in choose
     reply = twilio.text("1")
-    assert "Appelez" in reply and "03 53 01 01" in reply
+    assert gsm("Rendez-vous libres à Pôle numérique THI'PI") in reply
+    assert "1 mardi 24 novembre à 9h" in reply
 
 
 def test_asking_for_a_person_gives_a_number_to_call(twilio: Twilio) -> None:
@@ -242,9 +243,9 @@ def test_having_paid_after_scam_advice_gets_the_urgent_steps(twilio: Twilio) -> 
     assert "0 805 805 817" in reply
 
 
-def test_cancelling_points_to_the_place_of_the_appointment(twilio: Twilio) -> None:
+def test_cancelling_without_an_appointment_says_there_is_none(twilio: Twilio) -> None:
     reply = twilio.text("je voudrais annuler mon rdv")
-    assert "appelez le lieu qui vous" in reply
+    assert gsm("Vous n'avez pas de rendez-vous prévu : il n'y a rien à annuler.") == reply
 
 
 def test_a_misspelt_commune_is_found_not_replaced_by_the_one_remembered(twilio: Twilio) -> None:
