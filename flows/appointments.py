@@ -24,7 +24,8 @@ MAX_LISTED = 3
 _YES = frozenset(["oui", "ok", "d accord", "oui merci", "oui svp", "oui s il vous plait"])
 
 
-def _says_yes(turn: Turn) -> bool:
+def says_yes(turn: Turn) -> bool:
+    """ "oui", "ok", "d'accord": the resident accepts what we offered."""
     return turn.understanding.intent == Intent.AFFIRM or booking.plain(turn.text) in _YES
 
 
@@ -170,7 +171,7 @@ def _answer_cancel_confirm(turn: Turn) -> Reply | None:
         state.clear_question()
         text = say("cancel.kept", when=booking.when(appointment.starts_at))
         return Reply(text, key="cancel.kept")
-    if not _says_yes(turn):
+    if not says_yes(turn):
         return None
     state.clear_question()
     if appointment is None or turn.resident_id is None:
@@ -217,7 +218,7 @@ def answer_pending(turn: Turn) -> Reply | None:
         reply = _answer_cancel_confirm(turn)
     elif expects == APPOINTMENT_CHOICE:
         reply = _answer_appointment_choice(turn)
-    elif expects == OFFER_BOOKING and _says_yes(turn):
+    elif expects == OFFER_BOOKING and says_yes(turn):
         turn.state.clear_question()
         reply = booking.book(turn)
     if reply is None and turn.text.strip() not in {"0", "00"}:

@@ -55,7 +55,9 @@ def invalid_choice(turn: Turn) -> Reply:
     if turn.state.failures >= PERSON_AFTER:
         return offer_person(turn)
     return Reply(
-        say("choice.invalid", count=len(turn.state.choices)),
+        say("choice.invalid", count=len(turn.state.choices))
+        if len(turn.state.choices) > 1
+        else say("choice.invalid_one"),
         key="choice.invalid",
         expects=turn.state.expects,
     )

@@ -20,6 +20,8 @@ MAX_SEGMENTS = 3
 MAX_PLACES = 3
 FREE_ACCESS_SERVICE = "Accès internet et matériel informatique"
 ON_YOUR_OWN = "En autonomie"
+# The question asked after a list of workshops (flows/workshops.py answers it).
+WORKSHOP_CHOICE = "workshop_choice"
 
 
 def _distance(km: float) -> str:
@@ -139,10 +141,32 @@ def free_access(turn: Turn) -> Reply:
     return list_reply(turn, say("free_access.intro"), found, Intent.OPENING_HOURS)
 
 
-def workshops(turn: Turn) -> Reply:
-    """Group workshops near the resident, with when, what and how to register."""
+def registrable(workshop: place_service.WorkshopInfo) -> bool:
+    """True when Relais can register the resident by SMS: registration and known seats."""
+    return workshop.registration and bool(workshop.seats)
+
+
+def _workshop_line(turn: Turn, workshop: place_service.WorkshopInfo, number: int) -> str:
     from flows.hours import when_phrase
 
+    assert workshop.next_start is not None
+    values: dict[str, Any] = dict(
+        place=workshop.place.name,
+        commune=workshop.place.commune,
+        when=when_phrase(workshop.next_start, turn.now),
+        title=workshop.title,
+    )
+    if number:
+        line = say("workshops.item_numbered", number=number, **values)
+    else:
+        line = say("workshops.item", **values)
+    if workshop.registration and workshop.place.phone:
+        line += " " + say("workshops.registration", phone=workshop.place.phone)
+    return line
+
+
+def workshops(turn: Turn) -> Reply:
+    """Group workshops near the resident, numbered to register by SMS when Relais can."""
     where = locate.resolve_location(turn, Intent.WORKSHOPS)
     if isinstance(where, Reply):
         return where
@@ -151,22 +175,31 @@ def workshops(turn: Turn) -> Reply:
     found = place_service.find_workshops_near(
         turn.session, where.latitude, where.longitude, turn.now, limit=3, max_km=locate.NEAR_KM
     )
+    found = [w for w in found if w.next_start is not None]
     if not found:
         return Reply(say("workshops.none", commune=where.name), key="workshops.none")
-    lines = [say("workshops.intro")]
-    for workshop in found:
-        if workshop.next_start is None:
-            continue
-        line = say(
-            "workshops.item",
-            place=workshop.place.name,
-            commune=workshop.place.commune,
-            when=when_phrase(workshop.next_start, turn.now),
-            title=workshop.title,
-        )
-        if workshop.registration and workshop.place.phone:
-            line += " " + say("workshops.registration", phone=workshop.place.phone)
-        if len(lines) > 1 and not _fits("\n".join([*lines, line])):
+    intro = say("workshops.intro")
+    if not any(registrable(w) for w in found):
+        lines = [intro]
+        for workshop in found:
+            line = _workshop_line(turn, workshop, 0)
+            if len(lines) > 1 and not _fits("\n".join([*lines, line])):
+                break
+            lines.append(line)
+        return Reply("\n".join(lines), key="workshops.list")
+    # Numbered, with the question last: drop workshops until the question fits (issue 3).
+    shown = list(found)
+    while True:
+        lines = [intro, *(_workshop_line(turn, w, n) for n, w in enumerate(shown, start=1))]
+        ask = say("workshops.ask_register", choices=_choices(len(shown)))
+        if len(shown) == 1 or _fits("\n".join([*lines, ask])):
             break
-        lines.append(line)
-    return Reply("\n".join(lines), key="workshops.list")
+        shown.pop()
+    turn.state.ask(
+        WORKSHOP_CHOICE, turn.now, [str(w.id) for w in shown], pending_intent=Intent.WORKSHOPS.value
+    )
+    return Reply("\n".join([*lines, ask]), key="workshops.list", expects=WORKSHOP_CHOICE)
+
+
+def _choices(count: int) -> str:
+    return say("choices.one") if count == 1 else choices_phrase(count)

@@ -6,7 +6,7 @@ import re
 from collections.abc import Callable
 
 from bot.wording import say
-from flows import answers, appointments, booking, hours, interim, locate, menus, places
+from flows import answers, appointments, booking, hours, interim, locate, menus, places, workshops
 from flows.context import Turn
 from flows.messages import Reply
 from nlu import CONFIDENCE_THRESHOLD, Intent, Understanding
@@ -133,6 +133,9 @@ def _route(turn: Turn) -> tuple[Reply, Intent | None]:
     if booking_answer is not None:
         # Before the day follow-up: "jeudi" while choosing a slot asks for Thursday's slots.
         return booking_answer, None
+    workshop_answer = workshops.answer_pending(turn)
+    if workshop_answer is not None:
+        return workshop_answer, None
     if is_only_a_day(turn.understanding):
         follow_up = _day_follow_up(turn)
         if follow_up is not None:

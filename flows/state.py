@@ -32,6 +32,10 @@ class ConversationState:
     slots_after: str = ""  # ISO start of the last slot listed, for "autre"
     moving_id: int = 0  # appointment being moved
     appointment_id: int = 0  # appointment waiting for a confirmation to cancel
+    # Workshop questions (flows/workshops.py); cleared with the question.
+    workshop_id: int = 0  # workshop being registered for
+    workshop_full: str = ""  # ISO start of the full session the resident asked for
+    workshop_offer: str = ""  # ISO start of the later session offered instead
 
     @classmethod
     def from_json(cls, data: dict[str, Any] | None) -> ConversationState:
@@ -79,6 +83,9 @@ class ConversationState:
         self.slots_after = ""
         self.moving_id = 0
         self.appointment_id = 0
+        self.workshop_id = 0
+        self.workshop_full = ""
+        self.workshop_offer = ""
 
     def expire(self, now: datetime) -> None:
         """Drop a pending question that is too old to be what the resident is answering."""

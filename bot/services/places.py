@@ -305,6 +305,12 @@ def list_workshops(session: Session, place_ids: Iterable[str], now: datetime) ->
     return [_workshop_info(w, place_info(w.place), now) for w in workshops]
 
 
+def get_workshop(session: Session, workshop_id: int, now: datetime) -> WorkshopInfo | None:
+    """One workshop with its place and next session, or None if it is unknown."""
+    workshop = session.get(Workshop, workshop_id)
+    return None if workshop is None else _workshop_info(workshop, place_info(workshop.place), now)
+
+
 def find_workshops_near(
     session: Session,
     latitude: float,
