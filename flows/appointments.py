@@ -24,6 +24,21 @@ MAX_LISTED = 3
 _YES = frozenset(["oui", "ok", "d accord", "oui merci", "oui svp", "oui s il vous plait"])
 
 
+def _about(turn: Turn, key: str, appointment: bookings.AppointmentInfo) -> Reply:
+    """A sentence about one appointment: when, where, and the place's address."""
+    place = place_service.get_place(turn.session, appointment.place_id)
+    return Reply(
+        say(
+            key,
+            when=booking.when(appointment.starts_at),
+            place=appointment.place_name,
+            address=place.address if place else "",
+            commune=place.commune if place else "",
+        ),
+        key=key,
+    )
+
+
 def says_yes(turn: Turn) -> bool:
     """ "oui", "ok", "d'accord": the resident accepts what we offered."""
     return turn.understanding.intent == Intent.AFFIRM or booking.plain(turn.text) in _YES
@@ -61,18 +76,8 @@ def see(turn: Turn) -> Reply:
         text = "\n".join([say("appointments.several"), *_items(upcoming)])
         return Reply(text, key="appointments.several")
     appointment = upcoming[0]
-    place = place_service.get_place(turn.session, appointment.place_id)
     turn.state.place_id = appointment.place_id
-    return Reply(
-        say(
-            "appointments.one",
-            when=booking.when(appointment.starts_at),
-            place=appointment.place_name,
-            address=place.address if place else "",
-            commune=place.commune if place else "",
-        ),
-        key="appointments.one",
-    )
+    return _about(turn, "appointments.one", appointment)
 
 
 def _which(turn: Turn, upcoming: list[AppointmentInfo], intent: Intent) -> Reply:
@@ -151,17 +156,7 @@ def move_to(turn: Turn, moving_id: int, key: str) -> Reply:
         state.clear_question()
         return Reply(say("appointments.gone"), key="appointments.gone")
     state.clear_question()
-    place = place_service.get_place(turn.session, new.place_id)
-    return Reply(
-        say(
-            "move.done",
-            when=booking.when(new.starts_at),
-            place=new.place_name,
-            address=place.address if place else "",
-            commune=place.commune if place else "",
-        ),
-        key="move.done",
-    )
+    return _about(turn, "move.done", new)
 
 
 def _answer_cancel_confirm(turn: Turn) -> Reply | None:
