@@ -176,7 +176,13 @@ def _answer_waiting(turn: Turn) -> Reply | None:
         window_end=session.ends_at,
         workshop_id=workshop_id,
     )
-    text = say("workshops.waiting_joined", day=format_day(full))
+    # Honest until outbound messages exist: the entry is kept, the resident is told whom to call.
+    text = say(
+        "workshops.waiting_joined",
+        day=format_day(full),
+        place=workshop.place.name,
+        phone=workshop.place.phone or workshop.place.address,
+    )
     return Reply(text, key="workshops.waiting_joined")
 
 

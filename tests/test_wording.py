@@ -88,6 +88,7 @@ TWO_SEGMENT_ENTRIES = {
     "services.topic",
     "what_to_bring",
     "workshops.registered",
+    "workshops.waiting_joined",
 }
 
 

@@ -123,7 +123,9 @@ def test_no_to_the_next_session_offers_the_waiting_list(twilio: Twilio, runtime:
     assert gsm("liste d'attente de la séance du jeudi 26 novembre ? Répondez OUI.") in offer
     joined = _text(twilio, "oui")
     assert gsm("liste d'attente du jeudi 26 novembre") in joined
-    assert gsm("Vous serez prévenu par SMS si une place se libère.") in joined
+    assert gsm(
+        "Je ne peux pas encore vous prévenir par SMS : appelez Le Puzzle au 03 53 01 01 02"
+    ) in (joined)
     assert _registered(runtime) == []
     assert _waiting(runtime) == [(_workshop_id(runtime), THURSDAY, "waiting")]
 
