@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import re
-import unicodedata
 
 from bot.wording import say
 from flows import locate, menus
 from flows.context import Turn
 from flows.messages import Reply
+from flows.text import fold
 
 # Words residents use for a task -> the catalogue key naming that task ("services.topics.*").
 TOPIC_WORDS: tuple[tuple[str, str], ...] = (
@@ -29,11 +29,6 @@ _PAID_OR_GAVE = re.compile(
     r"\b(j.ai|on m.a|ils m.ont|deja) (paye|donne|vire|envoye)|donne (mon|mes|le|les) code"
     r"|donne ma carte|rembours"
 )
-
-
-def _plain(text: str) -> str:
-    decomposed = unicodedata.normalize("NFKD", text.lower())
-    return "".join(c for c in decomposed if not unicodedata.combining(c))
 
 
 def _static(key: str) -> Reply:
@@ -82,7 +77,7 @@ def what_to_bring(_turn: Turn) -> Reply:
 
 def topic_of(text: str) -> str | None:
     """The task a message is about ("taxes", "caf", ...), if it names one."""
-    plain = _plain(text)
+    plain = fold(text)
     return next((topic for pattern, topic in TOPIC_WORDS if re.search(pattern, plain)), None)
 
 
@@ -117,7 +112,7 @@ def device_repair(_turn: Turn) -> Reply:
 
 def money_or_codes_given(text: str) -> bool:
     """True when the resident says they paid, or gave codes or card details."""
-    return bool(_PAID_OR_GAVE.search(_plain(text)))
+    return bool(_PAID_OR_GAVE.search(fold(text)))
 
 
 def scam_check(turn: Turn) -> Reply:

@@ -10,6 +10,7 @@ from flows import booking, menus
 from flows.context import Turn
 from flows.messages import Reply
 from flows.places import choices_phrase
+from flows.text import words
 from nlu import Intent
 
 # The questions this module asks (ConversationState.expects).
@@ -41,7 +42,7 @@ def _about(turn: Turn, key: str, appointment: bookings.AppointmentInfo) -> Reply
 
 def says_yes(turn: Turn) -> bool:
     """ "oui", "ok", "d'accord": the resident accepts what we offered."""
-    return turn.understanding.intent == Intent.AFFIRM or booking.plain(turn.text) in _YES
+    return turn.understanding.intent == Intent.AFFIRM or words(turn.text) in _YES
 
 
 def _upcoming(turn: Turn) -> list[AppointmentInfo]:

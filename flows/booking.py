@@ -9,7 +9,6 @@ phone (flows/interim.py).
 from __future__ import annotations
 
 import re
-import unicodedata
 from datetime import date, datetime, time, timedelta
 
 from bot.services import bookings
@@ -23,6 +22,7 @@ from flows import answers, interim, locate, menus
 from flows.context import Turn
 from flows.messages import Reply
 from flows.places import choices_phrase
+from flows.text import words
 from nlu import Intent, Understanding
 
 # The questions this module asks (ConversationState.expects).
@@ -39,13 +39,6 @@ _OTHER_SLOTS = re.compile(
 )
 _NOT_BEFORE = re.compile(r"\b(pas avant|apres|a partir de|plus tard que)\b")
 _AFTERNOON = {"apres-midi", "après-midi", "aprem", "soir", "soiree", "soirée"}
-
-
-def plain(text: str) -> str:
-    """Lower case, no accents, words only: what the resident's words are compared on."""
-    decomposed = unicodedata.normalize("NFKD", text.lower())
-    bare = "".join(c for c in decomposed if not unicodedata.combining(c))
-    return " ".join(re.sub(r"[^a-z0-9]+", " ", bare).split())
 
 
 def when(starts_at: datetime) -> str:
@@ -262,7 +255,7 @@ def answer_slot_choice(turn: Turn) -> Reply | None:
     wish = wish_in(turn.understanding)
     if wish:
         return relist(turn, _merged(state.slot_wish, wish))
-    if turn.understanding.intent == Intent.DENY or _OTHER_SLOTS.match(plain(turn.text)):
+    if turn.understanding.intent == Intent.DENY or _OTHER_SLOTS.match(words(turn.text)):
         after = datetime.fromisoformat(state.slots_after) + timedelta(seconds=1)
         return relist(turn, dict(state.slot_wish), after=after)
     return None

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import unicodedata
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -16,6 +15,7 @@ from flows.context import Turn
 from flows.messages import Inbound, Reply
 from flows.router import route
 from flows.state import ConversationState
+from flows.text import fold
 from nlu import Intent, IntentEngine
 
 # Opt back in: START / REPRENDRE (STOP is an intent of the engine, with a keyword rule there).
@@ -36,11 +36,6 @@ class Outcome:
     confidence: float | None
 
 
-def _plain(text: str) -> str:
-    decomposed = unicodedata.normalize("NFKD", text.lower())
-    return "".join(c for c in decomposed if not unicodedata.combining(c)).strip()
-
-
 def handle_inbound(session: Session, engine: IntentEngine, inbound: Inbound) -> Outcome:
     """Answer one message: opt-in/out keywords, empty or media-only, else understand and route."""
     now = inbound.received_at
@@ -49,7 +44,7 @@ def handle_inbound(session: Session, engine: IntentEngine, inbound: Inbound) -> 
     state.expire(now)
     text = inbound.text.strip()
 
-    if _OPT_IN.match(_plain(text)):
+    if _OPT_IN.match(fold(text)):
         changed = conversations.set_opt_out(session, resident, False, now)
         key = "opt_in.confirmed" if changed else "opt_in.already"
         return Outcome(Reply(say(key), key=key), resident, "opt_in", 1.0)

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import re
-import unicodedata
 
 from bot.services import places as place_service
 from bot.services.communes import Commune, default_directory
 from bot.wording import say
 from flows.context import Turn
 from flows.messages import Reply
+from flows.text import words
 from nlu import Intent, Understanding
 
 # How many communes we list when a postal code covers several (the rest: "write its name").
@@ -67,12 +67,6 @@ _NOT_A_COMMUNE = frozenset(
 )
 
 
-def _plain(text: str) -> str:
-    decomposed = unicodedata.normalize("NFKD", text.lower())
-    bare = "".join(c for c in decomposed if not unicodedata.combining(c))
-    return " ".join(re.sub(r"[^a-z0-9]+", " ", bare).split())
-
-
 def mentions_location(understanding: Understanding) -> bool:
     """True when the message gives a postal code or a commune."""
     return bool(understanding.first("postal_code") or understanding.first("commune"))
@@ -126,18 +120,18 @@ def commune_typed_in(text: str, whole_message: bool = False) -> Commune | None |
     Returns the commune; "" when the words after the marker look like a commune we can't find
     (one word of 4+ letters); None when the message names no place at all.
     """
-    plain = _plain(text)
+    plain = words(text)
     marker = _LOCATION_MARKER.search(plain)
     if marker is None and not whole_message:
         return None
-    words = (marker.group(1) if marker else plain).split()
-    if not words:
+    typed = (marker.group(1) if marker else plain).split()
+    if not typed:
         return None
-    commune = _fuzzy_commune(words)
+    commune = _fuzzy_commune(typed)
     if commune is not None:
         return commune
-    looks_like_a_name = len(words[0]) >= 4 and words[0] not in _NOT_A_COMMUNE
-    return "" if looks_like_a_name and (whole_message or len(words) == 1) else None
+    looks_like_a_name = len(typed[0]) >= 4 and typed[0] not in _NOT_A_COMMUNE
+    return "" if looks_like_a_name and (whole_message or len(typed) == 1) else None
 
 
 def _postal_code_answer(turn: Turn, intent: Intent, code: str) -> Commune | Reply:

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 
 from bot.wording import say
 from flows import answers, appointments, booking, hours, interim, locate, menus, places, workshops
 from flows.context import Turn
 from flows.messages import Reply
+from flows.text import words
 from nlu import CONFIDENCE_THRESHOLD, Intent, Understanding
 
 Handler = Callable[[Turn], Reply]
@@ -39,7 +39,6 @@ _FILLER = frozenset(
         "c",
         "est",
         "ca",
-        "ça",
         "qu",
         "en",
     ]
@@ -103,8 +102,7 @@ def is_only_a_day(understanding: Understanding) -> bool:
     rest = understanding.text
     for entity in sorted(spans, key=lambda e: e.start, reverse=True):
         rest = rest[: entity.start] + " " + rest[entity.end :]
-    words = re.findall(r"[a-zà-ÿ]+", rest.lower())
-    return all(word in _FILLER for word in words)
+    return all(word in _FILLER for word in words(rest).split())
 
 
 def _day_follow_up(turn: Turn) -> Reply | None:

@@ -21,6 +21,7 @@ from flows.appointments import says_yes
 from flows.context import Turn
 from flows.messages import Reply
 from flows.places import WORKSHOP_CHOICE
+from flows.text import words
 from nlu import Intent
 
 # The questions this module asks (ConversationState.expects).
@@ -32,7 +33,7 @@ SESSIONS_LOOKED_AT = 8
 
 
 def _says_no(turn: Turn) -> bool:
-    return turn.understanding.intent == Intent.DENY or booking.plain(turn.text).startswith("non")
+    return turn.understanding.intent == Intent.DENY or words(turn.text).startswith("non")
 
 
 def _confirmed(turn: Turn, registration: workshop_seats.RegistrationInfo) -> Reply:
