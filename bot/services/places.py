@@ -8,6 +8,7 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 from typing import NamedTuple
 
 import phonenumbers
@@ -200,8 +201,9 @@ class _NameEntry:
     commune: frozenset[str]  # words of its commune
 
 
-def _name_entries(rows: Iterable[tuple[str, str, str]]) -> list[_NameEntry]:
-    rows = list(rows)
+@lru_cache(maxsize=4)
+def _name_entries(rows: tuple[tuple[str, str, str], ...]) -> tuple[_NameEntry, ...]:
+    """The name index of these places; cached on the rows themselves, so an import refreshes it."""
     in_names = Counter(word for _, name, _ in rows for word in set(_words(name)))
     generic = _GENERIC_WORDS | {w for w, n in in_names.items() if n >= _GENERIC_WHEN_IN}
     entries = []
@@ -222,7 +224,7 @@ def _name_entries(rows: Iterable[tuple[str, str, str]]) -> list[_NameEntry]:
                 commune=commune_words,
             )
         )
-    return entries
+    return tuple(entries)
 
 
 def _mentions(words: frozenset[str], said: set[str]) -> bool:
@@ -251,10 +253,12 @@ def find_places_by_name(session: Session, text: str) -> list[PlaceMatch]:
     said = set(said_text.split())
     if not said:
         return []
-    rows = [
+    rows = tuple(
         (place_id, name, commune)
-        for place_id, name, commune in session.execute(select(Place.id, Place.nom, Place.commune))
-    ]
+        for place_id, name, commune in session.execute(
+            select(Place.id, Place.nom, Place.commune).order_by(Place.id)
+        )
+    )
     scores: dict[str, float] = {}
     for entry in _name_entries(rows):
         if not _is_named(entry, said):
