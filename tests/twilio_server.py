@@ -7,10 +7,23 @@ Twilio (201 with the spec's example resource, fresh SID, echoed fields), or with
 failure. Requests that break the spec get a 400 and are listed in `violations`, which the
 `twilio_api` fixture of a test module should assert empty.
 
+Messages and calls created through it are remembered (`messages`, `calls`, `sent_to()`,
+`created_count`) and can be read back like on Twilio: the list endpoints answer pages filtered
+by the query parameters the official client sends (`To`, `From`, `DateSent`, `DateSent<`,
+`DateSent>` for messages; `To`, `From`, `Status`, `ParentCallSid`, `StartTime*`, `EndTime*` for
+calls), newest first, and `Messages/{Sid}.json`, `Calls/{Sid}.json` fetch one resource or answer
+404. Simplifications: a created message counts as sent at its creation (`date_sent` =
+`date_created`, so `DateSent` filters find it) but keeps the status `queued` (`accepted` with a
+messaging service); calls stay `queued`, and `StartTime` filters use their creation time.
+
     with FakeTwilio() as server:
         server.fail_next(OPTED_OUT)
         ...
         assert server.requests[0].form["To"] == "+33639980042"
+        assert [m.body for m in server.sent_to("+33639980042")] == [...]
+
+`outage(failure, seconds)` fails every request until `end_outage()` (or for `seconds`), and
+`set_latency(seconds)` delays every answer; `fail_next` failures come first.
 """
 
 from __future__ import annotations
@@ -18,16 +31,21 @@ from __future__ import annotations
 import base64
 import copy
 import json
+import random
 import re
 import secrets
 import threading
+import time
 from collections import deque
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from email.utils import format_datetime
 from functools import lru_cache
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 SPEC_PATH = Path(__file__).resolve().parents[2] / "shared" / "twilio" / "twilio_api_v2010.json"
 SPEC_MISSING = f"Twilio's OpenAPI file is absent ({SPEC_PATH}); the fake Twilio needs it"
@@ -86,6 +104,7 @@ class Operation:
     content_types: frozenset[str]
     example: dict[str, Any] | None
     success: int
+    query: dict[str, dict[str, Any]] = field(default_factory=dict)  # name -> resolved schema
 
 
 @dataclass
@@ -100,6 +119,172 @@ class RecordedRequest:
     operation_id: str | None
     authorized: bool
     problems: list[str] = field(default_factory=list)
+    query: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class CreatedMessage:
+    """A message created through the fake (POST Messages.json)."""
+
+    sid: str
+    account_sid: str
+    to: str
+    from_: str | None
+    body: str | None
+    messaging_service_sid: str | None
+    status_callback: str | None
+    status: str
+    created_at: datetime  # UTC, whole seconds; also the fake's `date_sent`
+    form: dict[str, str]
+
+    @property
+    def date_created(self) -> str:
+        """RFC 2822, as Twilio writes it."""
+        return format_datetime(self.created_at)
+
+    def to_json(self) -> dict[str, Any]:
+        """The Message resource as Twilio answers it."""
+        uri = f"/2010-04-01/Accounts/{self.account_sid}/Messages/{self.sid}"
+        date = self.date_created
+        return {
+            "account_sid": self.account_sid,
+            "api_version": "2010-04-01",
+            "body": self.body,
+            "date_created": date,
+            "date_sent": date,
+            "date_updated": date,
+            "direction": "outbound-api",
+            "error_code": None,
+            "error_message": None,
+            "from": self.from_,
+            "messaging_service_sid": self.messaging_service_sid,
+            "num_media": "0",
+            "num_segments": "1",
+            "price": None,
+            "price_unit": None,
+            "sid": self.sid,
+            "status": self.status,
+            "subresource_uris": {"media": f"{uri}/Media.json"},
+            "to": self.to,
+            "uri": f"{uri}.json",
+        }
+
+
+@dataclass(frozen=True)
+class CreatedCall:
+    """A call created through the fake (POST Calls.json)."""
+
+    sid: str
+    account_sid: str
+    to: str
+    from_: str
+    twiml: str | None
+    url: str | None
+    status_callback: str | None
+    status: str
+    created_at: datetime  # UTC, whole seconds
+    form: dict[str, str]
+
+    @property
+    def date_created(self) -> str:
+        """RFC 2822, as Twilio writes it."""
+        return format_datetime(self.created_at)
+
+    def to_json(self) -> dict[str, Any]:
+        """The Call resource as Twilio answers it (queued: not started, no duration)."""
+        uri = f"/2010-04-01/Accounts/{self.account_sid}/Calls/{self.sid}"
+        date = self.date_created
+        return {
+            "account_sid": self.account_sid,
+            "answered_by": None,
+            "api_version": "2010-04-01",
+            "caller_name": None,
+            "date_created": date,
+            "date_updated": date,
+            "direction": "outbound-api",
+            "duration": None,
+            "end_time": None,
+            "forwarded_from": None,
+            "from": self.from_,
+            "from_formatted": self.from_,
+            "group_sid": None,
+            "parent_call_sid": None,
+            "phone_number_sid": None,
+            "price": None,
+            "price_unit": "USD",
+            "queue_time": "0",
+            "sid": self.sid,
+            "start_time": None,
+            "status": self.status,
+            "subresource_uris": {
+                name: f"{uri}/{file}.json"
+                for name, file in (
+                    ("notifications", "Notifications"),
+                    ("recordings", "Recordings"),
+                    ("payments", "Payments"),
+                    ("events", "Events"),
+                    ("siprec", "Siprec"),
+                    ("streams", "Streams"),
+                    ("transcriptions", "Transcriptions"),
+                )
+            },
+            "to": self.to,
+            "to_formatted": self.to,
+            "trunk_sid": None,
+            "uri": f"{uri}.json",
+        }
+
+
+_DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+def parse_when(value: str) -> tuple[datetime, bool]:
+    """A date filter's value (YYYY-MM-DD or ISO 8601 date-time) in UTC, and whether it is a day.
+
+    twilio-python sends datetimes and dates as "2026-11-23T09:00:00Z"; strings go unchanged.
+    """
+    if _DAY.match(value):
+        return datetime.strptime(value, "%Y-%m-%d").replace(tzinfo=UTC), True
+    moment = datetime.fromisoformat(value)
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC), False
+
+
+def _date_matches(moment: datetime | None, op: str, value: str) -> bool:
+    """`moment` against a Twilio date filter: `=` is the same (UTC) day, `<` and `>` inclusive."""
+    if moment is None:
+        return False
+    bound, is_day = parse_when(value)
+    if op == "=":
+        return moment.date() == bound.date()
+    left: Any = moment.date() if is_day else moment
+    right: Any = bound.date() if is_day else bound
+    return bool(left <= right if op == "<" else left >= right)
+
+
+def _query_problem(name: str, value: str, schema: dict[str, Any]) -> str | None:
+    """Why a query parameter's value breaks its schema, or None."""
+    kind = schema.get("type")
+    if schema.get("format") == "date-time":
+        try:
+            parse_when(value)
+        except ValueError:
+            return f"query parameter {name}={value!r} is not a date or date-time"
+    elif kind == "integer":
+        try:
+            number = int(value)
+        except ValueError:
+            return f"query parameter {name}={value!r} is not an integer"
+        low, high = schema.get("minimum"), schema.get("maximum")
+        if (low is not None and number < low) or (high is not None and number > high):
+            return f"query parameter {name}={number} is out of [{low}, {high}]"
+    if "enum" in schema and value not in schema["enum"]:
+        return f"query parameter {name}={value!r} not in {schema['enum']}"
+    pattern = schema.get("pattern")
+    if pattern and not re.search(pattern, value):
+        return f"query parameter {name}={value!r} does not match {pattern}"
+    return None
 
 
 def _resolve(spec: dict[str, Any], node: Any) -> Any:
@@ -127,11 +312,14 @@ def load_operations(spec_path: Path = SPEC_PATH) -> tuple[Operation, ...]:
             if method not in {"get", "post", "put", "delete", "patch"}:
                 continue
             path_params: dict[str, re.Pattern[str] | None] = {}
+            query: dict[str, dict[str, Any]] = {}
             for param in op.get("parameters", []):
                 param = _resolve(spec, param)
                 if param.get("in") == "path":
                     pat = param.get("schema", {}).get("pattern")
                     path_params[param["name"]] = re.compile(pat) if pat else None
+                elif param.get("in") == "query":
+                    query[param["name"]] = _resolve(spec, param.get("schema", {}))
             body = _resolve(spec, op.get("requestBody", {}))
             content = body.get("content", {})
             schema = _resolve(spec, next(iter(content.values()), empty).get("schema", {}))
@@ -158,9 +346,22 @@ def load_operations(spec_path: Path = SPEC_PATH) -> tuple[Operation, ...]:
                     content_types=frozenset(content),
                     example=example if isinstance(example, dict) else None,
                     success=success,
+                    query=query,
                 )
             )
     return tuple(operations)
+
+
+class _Server(ThreadingHTTPServer):
+    """One thread per connection; a deep accept queue for benchmarks' bursts of connections."""
+
+    daemon_threads = True
+    request_queue_size = 128
+
+
+Answer = tuple[int, Any]
+Handler = Callable[[dict[str, str], dict[str, str], dict[str, str]], Answer]
+_PAGING = ("PageSize", "Page", "PageToken")
 
 
 class FakeTwilio:
@@ -171,13 +372,35 @@ class FakeTwilio:
         account_sid: str = ACCOUNT_SID,
         auth_token: str = AUTH_TOKEN,
         spec_path: Path = SPEC_PATH,
+        clock: Callable[[], datetime] | None = None,
     ) -> None:
         self.account_sid = account_sid
         self.auth_token = auth_token
         self.operations = load_operations(spec_path)
+        self._by_shape = _index_by_shape(self.operations)
         self.requests: list[RecordedRequest] = []
         self.violations: list[str] = []
+        self._clock = clock or (lambda: datetime.now(UTC))
         self._script: deque[Failure] = deque()
+        self._outage: Failure | None = None
+        self._outage_until: float | None = None  # time.monotonic() deadline
+        self._latency = 0.0
+        self._messages: list[CreatedMessage] = []
+        self._calls: list[CreatedCall] = []
+        self._message_index: dict[str, int] = {}
+        self._call_index: dict[str, int] = {}
+        self._rng = random.Random(secrets.randbits(128))  # SIDs: unique, cheaper than urandom
+        self._expected_auth = (
+            "Basic " + base64.b64encode(f"{account_sid}:{auth_token}".encode()).decode()
+        )
+        self._handlers: dict[str, Handler] = {
+            "CreateMessage": self._create_message,
+            "CreateCall": self._create_call,
+            "ListMessage": self._list_messages,
+            "ListCall": self._list_calls,
+            "FetchMessage": self._fetch_message,
+            "FetchCall": self._fetch_call,
+        }
         self._lock = threading.Lock()
         self._stopping = threading.Event()
         self._server: ThreadingHTTPServer | None = None
@@ -195,8 +418,7 @@ class FakeTwilio:
     def start(self) -> FakeTwilio:
         """Listen on a free port and serve in a daemon thread."""
         handler = type("Handler", (_Handler,), {"fake": self})
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-        self._server.daemon_threads = True
+        self._server = _Server(("127.0.0.1", 0), handler)
         self._thread = threading.Thread(
             target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
         )
@@ -225,15 +447,85 @@ class FakeTwilio:
         with self._lock:
             self._script.extend(failures)
 
+    def outage(self, failure: Failure, seconds: float | None = None) -> None:
+        """Fail every request with `failure` until `end_outage()`, or for `seconds`.
+
+        Nothing is created meanwhile. Failures given to `fail_next` still come first. A slow
+        answer (status 0) is not an outage: use `set_latency`.
+        """
+        if not failure.status:
+            raise ValueError("an outage needs an HTTP status; use set_latency() for slowness")
+        with self._lock:
+            self._outage = failure
+            self._outage_until = None if seconds is None else time.monotonic() + seconds
+
+    def end_outage(self) -> None:
+        """Answer normally again."""
+        with self._lock:
+            self._outage = None
+            self._outage_until = None
+
+    def set_latency(self, seconds: float) -> None:
+        """Delay every answer by `seconds` (0, the default, for none)."""
+        if seconds < 0:
+            raise ValueError("latency cannot be negative")
+        self._latency = seconds
+
+    @property
+    def latency(self) -> float:
+        """The delay added to every answer, in seconds."""
+        return self._latency
+
+    @property
+    def in_outage(self) -> bool:
+        """Whether requests currently fail because of `outage()`."""
+        return self._current_outage() is not None
+
     def _next_failure(self) -> Failure | None:
         with self._lock:
-            return self._script.popleft() if self._script else None
+            if self._script:
+                return self._script.popleft()
+            return self._current_outage_locked()
+
+    def _current_outage(self) -> Failure | None:
+        with self._lock:
+            return self._current_outage_locked()
+
+    def _current_outage_locked(self) -> Failure | None:
+        if self._outage_until is not None and time.monotonic() >= self._outage_until:
+            self._outage = self._outage_until = None
+        return self._outage
+
+    # -- what was created -------------------------------------------------------------------
+
+    @property
+    def messages(self) -> list[CreatedMessage]:
+        """Messages created, in order (a copy)."""
+        with self._lock:
+            return list(self._messages)
+
+    @property
+    def calls(self) -> list[CreatedCall]:
+        """Calls created, in order (a copy)."""
+        with self._lock:
+            return list(self._calls)
+
+    @property
+    def created_count(self) -> int:
+        """Messages and calls actually created."""
+        with self._lock:
+            return len(self._messages) + len(self._calls)
+
+    def sent_to(self, number: str) -> list[CreatedMessage]:
+        """Messages created for `number`, in order."""
+        return [message for message in self.messages if message.to == number]
 
     # -- checking ---------------------------------------------------------------------------
 
     def match(self, method: str, path: str) -> tuple[Operation | None, dict[str, str], list[str]]:
         """The operation for this method and path, its path parameters and any problems."""
-        by_path = [(op, m) for op in self.operations if (m := op.pattern.match(path))]
+        candidates = self._by_shape.get(_shape(path), ())
+        by_path = [(op, m) for op in candidates if (m := op.pattern.match(path))]
         if not by_path:
             return None, {}, [f"no operation for path {path}"]
         for op, m in by_path:
@@ -248,6 +540,7 @@ class FakeTwilio:
         params: dict[str, str],
         form: dict[str, list[str]],
         content_type: str,
+        query: dict[str, list[str]] | None = None,
     ) -> list[str]:
         """Spec problems of a request matched to `op` (empty when it conforms)."""
         problems = []
@@ -268,12 +561,17 @@ class FakeTwilio:
         for group in op.either:
             if not any(name in form for name in group):
                 problems.append(f"{op.operation_id}: needs one of {list(group)}")
+        for name, values in (query or {}).items():
+            schema = op.query.get(name)
+            if schema is None:
+                problems.append(f"{op.operation_id}: unknown query parameter {name!r}")
+                continue
+            problems.extend(p for v in values if (p := _query_problem(name, v, schema)))
         return problems
 
     def authorized(self, header: str | None) -> bool:
         """Basic auth with the account SID and auth token."""
-        expected = base64.b64encode(f"{self.account_sid}:{self.auth_token}".encode()).decode()
-        return header == f"Basic {expected}"
+        return header == self._expected_auth
 
     def resource(self, op: Operation, params: dict[str, str], form: dict[str, str]) -> Any:
         """A success body: the spec's example, with a fresh SID and the request's fields."""
@@ -297,10 +595,222 @@ class FakeTwilio:
                 )
         return body
 
+    # -- answering --------------------------------------------------------------------------
+
+    def respond(
+        self,
+        op: Operation | None,
+        params: dict[str, str],
+        form: dict[str, str],
+        query: dict[str, str],
+        authorized: bool,
+        problems: list[str],
+    ) -> Answer | None:
+        """Status and body for a recorded request (None: the server is stopping, no answer)."""
+        if not authorized:
+            return 401, _error(401, 20003, "Authentication Error - invalid username")
+        if op is None:
+            return 404, _error(404, 20404, "; ".join(problems))
+        if problems:
+            return 400, _error(400, 21000, "Spec violation: " + "; ".join(problems))
+        failure = self._next_failure()
+        if failure is not None and failure.delay and self._stopping.wait(failure.delay):
+            return None  # stopping: nobody is waiting for the answer any more
+        if failure is not None and failure.status:
+            return failure.status, failure.body or {}
+        handler = self._handlers.get(op.operation_id)
+        if handler is not None:
+            return handler(params, form, query)
+        return op.success, self.resource(op, params, form)
+
+    def _new_sid(self, prefix: str) -> str:
+        return f"{prefix}{self._rng.getrandbits(128):032x}"
+
+    def _now(self) -> datetime:
+        return self._clock().astimezone(UTC).replace(microsecond=0)
+
+    def _create_message(
+        self, params: dict[str, str], form: dict[str, str], query: dict[str, str]
+    ) -> Answer:
+        service = form.get("MessagingServiceSid")
+        message = CreatedMessage(
+            sid=self._new_sid("SM"),
+            account_sid=params["AccountSid"],
+            to=form["To"],
+            from_=form.get("From"),
+            body=form.get("Body"),
+            messaging_service_sid=service,
+            status_callback=form.get("StatusCallback"),
+            status="accepted" if service else "queued",
+            created_at=self._now(),
+            form=dict(form),
+        )
+        with self._lock:
+            self._message_index[message.sid] = len(self._messages)
+            self._messages.append(message)
+        return 201, message.to_json()
+
+    def _create_call(
+        self, params: dict[str, str], form: dict[str, str], query: dict[str, str]
+    ) -> Answer:
+        call = CreatedCall(
+            sid=self._new_sid("CA"),
+            account_sid=params["AccountSid"],
+            to=form["To"],
+            from_=form["From"],
+            twiml=form.get("Twiml"),
+            url=form.get("Url"),
+            status_callback=form.get("StatusCallback"),
+            status="queued",
+            created_at=self._now(),
+            form=dict(form),
+        )
+        with self._lock:
+            self._call_index[call.sid] = len(self._calls)
+            self._calls.append(call)
+        return 201, call.to_json()
+
+    def _fetch_message(
+        self, params: dict[str, str], form: dict[str, str], query: dict[str, str]
+    ) -> Answer:
+        with self._lock:
+            index = self._message_index.get(params["Sid"])
+            found = None if index is None else self._messages[index]
+        return _found(found, params, "Messages")
+
+    def _fetch_call(
+        self, params: dict[str, str], form: dict[str, str], query: dict[str, str]
+    ) -> Answer:
+        with self._lock:
+            index = self._call_index.get(params["Sid"])
+            found = None if index is None else self._calls[index]
+        return _found(found, params, "Calls")
+
+    def _list_messages(
+        self, params: dict[str, str], form: dict[str, str], query: dict[str, str]
+    ) -> Answer:
+        with self._lock:
+            items = list(self._messages)
+            index = dict(self._message_index) if "PageToken" in query else {}
+        tests: list[Callable[[CreatedMessage], bool]] = []
+        if "To" in query:
+            tests.append(lambda m: m.to == query["To"])
+        if "From" in query:
+            tests.append(lambda m: m.from_ == query["From"])
+        for name, op in (("DateSent", "="), ("DateSent<", "<"), ("DateSent>", ">")):
+            if name in query:
+                tests.append(_created_test(op, query[name]))
+        return 200, self._page("messages", items, index, tests, params, query)
+
+    def _list_calls(
+        self, params: dict[str, str], form: dict[str, str], query: dict[str, str]
+    ) -> Answer:
+        with self._lock:
+            items = list(self._calls)
+            index = dict(self._call_index) if "PageToken" in query else {}
+        tests: list[Callable[[CreatedCall], bool]] = []
+        if "To" in query:
+            tests.append(lambda c: c.to == query["To"])
+        if "From" in query:
+            tests.append(lambda c: c.from_ == query["From"])
+        if "Status" in query:
+            tests.append(lambda c: c.status == query["Status"])
+        if "ParentCallSid" in query:
+            tests.append(lambda c: False)  # the fake only creates parent calls
+        for suffix, op in (("", "="), ("<", "<"), (">", ">")):
+            if "StartTime" + suffix in query:  # queued calls: their creation time
+                tests.append(_created_test(op, query["StartTime" + suffix]))
+            if "EndTime" + suffix in query:  # queued calls have not ended
+                tests.append(lambda c: False)
+        return 200, self._page("calls", items, index, tests, params, query)
+
+    def _page(
+        self,
+        key: str,
+        items: list[Any],
+        index: dict[str, int],
+        tests: Iterable[Callable[[Any], bool]],
+        params: dict[str, str],
+        query: dict[str, str],
+    ) -> dict[str, Any]:
+        """One page of `items` (oldest first) newest first, shaped like Twilio's list pages.
+
+        `PageToken` ("PA" + the SID of the previous page's last item) is a cursor, so records
+        created meanwhile do not shift later pages; without it `Page` counts pages.
+        """
+        page_size = int(query.get("PageSize", 50))
+        page = int(query.get("Page", 0))
+        token = query.get("PageToken", "")
+        cursor = index.get(token[2:]) if token else None
+        if cursor is not None:
+            items, offset = items[:cursor], 0
+        else:
+            offset = page * page_size
+        checks = list(tests)
+        selected = [item for item in reversed(items) if all(t(item) for t in checks)]
+        chunk = selected[offset : offset + page_size]
+        base = f"/2010-04-01/Accounts/{params['AccountSid']}/{key.capitalize()}.json"
+        filters = [(k, v) for k, v in query.items() if k not in _PAGING]
+
+        def uri(number: int, page_token: str | None = None) -> str:
+            paging = [("PageSize", str(page_size)), ("Page", str(number))]
+            if page_token:
+                paging.append(("PageToken", page_token))
+            return f"{base}?{urlencode(filters + paging)}"
+
+        more = len(selected) > offset + page_size
+        start = page * page_size
+        return {
+            key: [item.to_json() for item in chunk],
+            "end": start + max(len(chunk) - 1, 0),
+            "first_page_uri": uri(0),
+            "next_page_uri": uri(page + 1, "PA" + chunk[-1].sid) if more and chunk else None,
+            "page": page,
+            "page_size": page_size,
+            "previous_page_uri": uri(page - 1) if page > 0 else None,
+            "start": start,
+            "uri": uri(page, token or None),
+        }
+
+
+def _created_test(op: str, value: str) -> Callable[[Any], bool]:
+    """A filter on a resource's creation time (see `_date_matches`)."""
+    return lambda resource: _date_matches(resource.created_at, op, value)
+
+
+def _found(
+    resource: CreatedMessage | CreatedCall | None, params: dict[str, str], kind: str
+) -> Answer:
+    if resource is not None and resource.account_sid == params["AccountSid"]:
+        return 200, resource.to_json()
+    path = f"/2010-04-01/Accounts/{params['AccountSid']}/{kind}/{params['Sid']}.json"
+    failure = twilio_error(404, 20404, f"The requested resource {path} was not found")
+    return failure.status, failure.body
+
+
+def _shape(path: str) -> tuple[int, str]:
+    """Number of segments and the last one's extension: a cheap key to bucket operations."""
+    last = path.rsplit("/", 1)[-1]
+    return path.count("/"), last[last.rfind(".") :] if "." in last else ""
+
+
+def _index_by_shape(operations: Iterable[Operation]) -> dict[tuple[int, str], list[Operation]]:
+    index: dict[tuple[int, str], list[Operation]] = {}
+    for op in operations:
+        index.setdefault(_shape(op.template), []).append(op)
+    return index
+
 
 class _Handler(BaseHTTPRequestHandler):
     fake: FakeTwilio
-    protocol_version = "HTTP/1.0"
+    # Keep-alive, like Twilio: a pooled client connection serves many requests (one thread
+    # per connection, not per request), which is what makes the fake fast enough for benchmarks.
+    protocol_version = "HTTP/1.1"
+    timeout = 60  # an idle kept-alive connection is closed after a minute
+    # With keep-alive, an answer written in two pieces (headers, body) waits for the client's
+    # delayed ACK (~40 ms): buffer the answer (flushed once per request) and send it at once.
+    disable_nagle_algorithm = True
+    wbufsize = 64 * 1024
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
         """Silent: request lines carry SIDs and paths we do not want in test output."""
@@ -319,16 +829,21 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _handle(self) -> None:
         fake = self.fake
+        if fake._stopping.is_set():  # a kept-alive connection outliving stop(): as if down
+            self.close_connection = True
+            return
         parts = urlsplit(self.path)
         length = int(self.headers.get("Content-Length") or 0)
         raw = self.rfile.read(length).decode("utf-8") if length else ""
         lists = parse_qs(raw, keep_blank_values=True) if self.command != "GET" else {}
         form = {k: v[-1] for k, v in lists.items()}
+        query_lists = parse_qs(parts.query, keep_blank_values=True)
+        query = {k: v[-1] for k, v in query_lists.items()}
         authorized = fake.authorized(self.headers.get("Authorization"))
         op, params, problems = fake.match(self.command, parts.path)
         content_type = (self.headers.get("Content-Type") or "").split(";")[0].strip()
         if op is not None:
-            problems = fake.check(op, params, lists, content_type)
+            problems = fake.check(op, params, lists, content_type, query_lists)
         record = RecordedRequest(
             method=self.command,
             path=parts.path,
@@ -338,32 +853,28 @@ class _Handler(BaseHTTPRequestHandler):
             operation_id=op.operation_id if op else None,
             authorized=authorized,
             problems=problems,
+            query=query,
         )
         with fake._lock:
             fake.requests.append(record)
             fake.violations.extend(problems)
 
-        if not authorized:
-            return self._send(401, _error(401, 20003, "Authentication Error - invalid username"))
-        if op is None:
-            return self._send(404, _error(404, 20404, "; ".join(problems)))
-        if problems:
-            return self._send(400, _error(400, 21000, "Spec violation: " + "; ".join(problems)))
-        failure = fake._next_failure()
-        if failure is not None and failure.delay and fake._stopping.wait(failure.delay):
+        answer = fake.respond(op, params, form, query, authorized, problems)
+        latency = fake.latency
+        if answer is None or (latency and fake._stopping.wait(latency)):
             return  # stopping: nobody is waiting for the answer any more
-        if failure is not None and failure.status:
-            return self._send(failure.status, failure.body or {})
-        self._send(op.success, fake.resource(op, params, form))
+        self._send(*answer)
 
     def _send(self, status: int, body: Any) -> None:
-        data = json.dumps(body).encode()
+        data = b"" if status == 204 else json.dumps(body).encode()
         try:
             self.send_response(status)
             self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
+            if status != 204:
+                self.send_header("Content-Length", str(len(data)))
             self.end_headers()
             self.wfile.write(data)
+            self.wfile.flush()
         except OSError:  # the client gave up (timeout tests)
             pass
 
