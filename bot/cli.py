@@ -1,4 +1,4 @@
-"""The `relais` command: serve, db upgrade, places import, nlu parse/evaluate, purge."""
+"""The `relais` command: serve, worker, db, places, agendas, reminders, nlu, purge."""
 
 from __future__ import annotations
 
@@ -107,6 +107,105 @@ def places_import(file: Path) -> None:
     )
     if report.rejected and not (report.created or report.updated or report.unchanged):
         sys.exit(1)
+
+
+@main.group(help="Advisors' agendas (appointments).")
+def agendas() -> None:
+    """Agenda commands."""
+
+
+@agendas.command("import", help="Import advisors' agendas from a relais-agendas/1 JSON file.")
+@click.argument("file", type=click.Path(path_type=Path))
+def agendas_import(file: Path) -> None:
+    """Load the whole file in one transaction: all of it, or nothing on any error."""
+    from bot.services.agendas import AgendaFileError, load_agendas
+
+    try:
+        with migrated_database() as engine, transaction(make_session_factory(engine)) as session:
+            report = load_agendas(session, file)
+    except AgendaFileError as exc:
+        message = str(exc)
+        if str(file) not in message:  # field errors say where in the file, not which file
+            message = f"{file}: {message}"
+        click.echo(f"Import impossible, rien n'a changé : {message}", err=True)
+        sys.exit(1)
+    for place_id in report.skipped_places:
+        click.echo(f"attention : lieu inconnu {place_id} ignoré", err=True)
+    click.echo(
+        f"{report.places} lieu(x), {report.advisors} conseiller(s) créé(s) ou mis à jour, "
+        f"{report.deactivated_advisors} désactivé(s), "
+        f"{report.availabilities} plage(s) hebdomadaire(s) par jour, "
+        f"{report.closures} fermeture(s), {report.motifs} motif(s), "
+        f"{len(report.skipped_places)} lieu(x) inconnu(s) ignoré(s)."
+    )
+
+
+@main.group(help="Reminders and other outbound messages.")
+def reminders() -> None:
+    """Reminder commands."""
+
+
+def _dispatcher_report(report: Any) -> str:
+    return (
+        f"{report.sent} envoyé(s), {report.retried} à réessayer, {report.failed} en échec, "
+        f"{report.cancelled} annulé(s), {report.postponed} reporté(s) (heures calmes), "
+        f"{report.reconciled} réconcilié(s), {report.expired_offers} proposition(s) expirée(s)."
+    )
+
+
+@reminders.command("run-once", help="Send the reminders and offers due now (for cron and tests).")
+@click.option("--now", "at", default=None, help="ISO-8601 instant to act at (default: now).")
+def reminders_run_once(at: str | None) -> None:
+    """One dispatcher pass, then exit."""
+    from datetime import datetime
+
+    from bot.dispatch import dispatcher_for
+    from bot.runtime import Runtime
+
+    when = clock.now()
+    if at:
+        try:
+            when = datetime.fromisoformat(at)
+        except ValueError:
+            click.echo(f"--now : date invalide {at!r} (ISO-8601 attendu)", err=True)
+            sys.exit(2)
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=clock.PARIS)
+    settings = settings_from_env()
+    with migrated_database() as engine:
+        runtime = Runtime(settings, engine, make_session_factory(engine), None)
+        dispatcher = dispatcher_for(runtime)
+        try:
+            report = dispatcher.run_once(when)
+        finally:
+            dispatcher.close()
+    click.echo(_dispatcher_report(report))
+
+
+@main.command(help="Run the outbox dispatcher on its own, without the web app.")
+@click.option("--every", default=5.0, show_default=True, help="Seconds between two passes.")
+def worker(every: float) -> None:
+    """Dispatch in a loop until interrupted (several workers may run at once)."""
+    import time
+
+    from bot.dispatch import dispatcher_for
+    from bot.runtime import Runtime
+
+    settings = settings_from_env()
+    with migrated_database() as engine:
+        runtime = Runtime(settings, engine, make_session_factory(engine), None)
+        dispatcher = dispatcher_for(runtime)
+        click.echo(f"Relais : répartiteur {dispatcher.worker} démarré", err=True)
+        try:
+            while True:
+                report = dispatcher.run_once()
+                if report.sent or report.failed or report.retried:
+                    click.echo(_dispatcher_report(report), err=True)
+                time.sleep(every)
+        except KeyboardInterrupt:
+            click.echo("Relais : répartiteur arrêté", err=True)
+        finally:
+            dispatcher.close()
 
 
 @main.group(help="Intent engine.")

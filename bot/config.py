@@ -50,6 +50,10 @@ class Settings:
     scheduler: bool = True
     retention_days: int = 90
     log_level: str = "INFO"
+    # Where outbound messages go: "twilio" (the REST API, or TWILIO_API_URL) or "simulator"
+    # (recorded only, shown by the simulator page: the demo without a Twilio account).
+    outbound: str = "twilio"
+    send_rate: float = 10.0  # messages per second per dispatcher (0: no limit)
 
     def __post_init__(self) -> None:
         if not self.database_url:
@@ -70,6 +74,14 @@ class Settings:
                 )
             if self.simulator:
                 raise ConfigError("RELAIS_SIMULATOR must be off in production")
+            if self.outbound != "twilio":
+                raise ConfigError("RELAIS_OUTBOUND must be 'twilio' in production")
+        if self.outbound not in {"twilio", "simulator"}:
+            raise ConfigError(
+                f"RELAIS_OUTBOUND must be 'twilio' or 'simulator', not {self.outbound!r}"
+            )
+        if self.send_rate < 0:
+            raise ConfigError("RELAIS_SEND_RATE must be a number of messages per second, 0 or more")
         if self.nlu_backend not in {"embedded", "rasa"}:
             raise ConfigError(f"RELAIS_NLU must be 'embedded' or 'rasa', not {self.nlu_backend!r}")
         if self.nlu_backend == "rasa" and not self.rasa_url:
@@ -122,4 +134,9 @@ def settings_from_env(environ: Mapping[str, str] | None = None) -> Settings:
         scheduler=_flag(env.get("RELAIS_SCHEDULER"), True),
         retention_days=int(env.get("RELAIS_RETENTION_DAYS") or 90),
         log_level=env.get("RELAIS_LOG_LEVEL", "INFO").upper(),
+        outbound=(
+            env.get("RELAIS_OUTBOUND")
+            or ("simulator" if dev_demo and not env.get("TWILIO_API_URL") else "twilio")
+        ).lower(),
+        send_rate=float(env.get("RELAIS_SEND_RATE") or 10.0),
     )

@@ -8,6 +8,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 
 from bot import clock
 from bot.database import transaction
+from bot.dispatch import Dispatcher, dispatcher_for
 from bot.runtime import Runtime
 from bot.services.conversations import purge_expired
 
@@ -22,11 +23,42 @@ def purge_personal_data(runtime: Runtime) -> int:
     return removed
 
 
+# How often `relais serve` looks for due reminders and offers.
+DISPATCH_EVERY_SECONDS = 15
+
+
+def dispatch_outbox(dispatcher: Dispatcher) -> None:
+    """One dispatcher pass; errors are logged, the next pass tries again."""
+    try:
+        report = dispatcher.run_once()
+    except Exception:
+        log.exception("dispatcher pass failed")
+        return
+    if report.sent or report.failed or report.retried or report.expired_offers:
+        log.info(
+            "dispatcher: %d sent, %d retried, %d failed, %d cancelled, %d offers expired",
+            report.sent,
+            report.retried,
+            report.failed,
+            report.cancelled,
+            report.expired_offers,
+        )
+
+
 def start_scheduler(runtime: Runtime) -> BackgroundScheduler:
-    """Start the jobs of `relais serve`: the nightly retention purge."""
+    """Start the jobs of `relais serve`: the outbox dispatcher and the nightly retention purge."""
     scheduler = BackgroundScheduler(timezone=str(clock.PARIS))
     scheduler.add_job(
         purge_personal_data, "cron", hour=3, minute=30, args=[runtime], id="retention_purge"
+    )
+    scheduler.add_job(
+        dispatch_outbox,
+        "interval",
+        seconds=DISPATCH_EVERY_SECONDS,
+        args=[dispatcher_for(runtime)],
+        id="dispatch_outbox",
+        max_instances=1,
+        coalesce=True,
     )
     scheduler.start()
     return scheduler

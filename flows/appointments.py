@@ -51,6 +51,11 @@ def _upcoming(turn: Turn) -> list[AppointmentInfo]:
     return bookings.upcoming_appointments(turn.session, turn.resident_id, turn.now)
 
 
+def has_upcoming(turn: Turn) -> bool:
+    """True if the resident has an appointment to come."""
+    return bool(_upcoming(turn))
+
+
 def _none(turn: Turn) -> Reply:
     turn.state.ask(OFFER_BOOKING, turn.now, pending_intent=Intent.BOOK_APPOINTMENT.value)
     return Reply(say("appointments.none"), key="appointments.none", expects=OFFER_BOOKING)
@@ -118,10 +123,11 @@ def move(turn: Turn) -> Reply:
         return _none(turn)
     if len(upcoming) > 1:
         return _which(turn, upcoming, Intent.RESCHEDULE_APPOINTMENT)
-    return _offer_move(turn, upcoming[0], booking.wish_in(turn.understanding))
+    return offer_move(turn, upcoming[0], booking.wish_in(turn.understanding))
 
 
-def _offer_move(turn: Turn, appointment: AppointmentInfo, wish: dict[str, str]) -> Reply:
+def offer_move(turn: Turn, appointment: AppointmentInfo, wish: dict[str, str]) -> Reply:
+    """Free slots at the appointment's place, to move it there."""
     place = place_service.get_place(turn.session, appointment.place_id)
     if place is None:
         return Reply(say("appointments.gone"), key="appointments.gone")
@@ -197,7 +203,7 @@ def _answer_appointment_choice(turn: Turn) -> Reply | None:
         return Reply(say("appointments.gone"), key="appointments.gone")
     if intent == Intent.CANCEL_APPOINTMENT.value:
         return _confirm_cancel(turn, appointment)
-    return _offer_move(turn, appointment, wish)
+    return offer_move(turn, appointment, wish)
 
 
 def answer_pending(turn: Turn) -> Reply | None:

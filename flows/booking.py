@@ -18,7 +18,7 @@ from bot.services.communes import Commune
 from bot.services.slots import NoAgenda, PartOfDay, Slot, SlotWish, free_slots
 from bot.wording import say
 from bot.wording.dates import format_day, format_time
-from flows import answers, interim, locate, menus
+from flows import answers, interim, locate, menus, waiting
 from flows.context import Turn
 from flows.messages import Reply
 from flows.places import choices_phrase
@@ -37,6 +37,7 @@ PLACES_LOOKED_AT = 20
 _OTHER_SLOTS = re.compile(
     r"^\W*(non|autre|autres|d autres|aucun|aucune|plus tard|suivants|la suite|ca ne va pas)\b"
 )
+_WAITING = re.compile(r"\b(attente|prevenez moi|prevenir|me prevenir|pas presse)\b")
 _NOT_BEFORE = re.compile(r"\b(pas avant|apres|a partir de|plus tard que)\b")
 _AFTERNOON = {"apres-midi", "après-midi", "aprem", "soir", "soiree", "soirée"}
 
@@ -199,12 +200,13 @@ def offer_slots(
 ) -> Reply:
     """The next free slots at a place (matching the wish if any), numbered, waiting for a choice."""
     turn.state.place_id = place.id
+    full_wish: dict[str, str] = {}
     try:
         found = _slots(turn, place.id, wish, after)
         if not found and wish:
             found = _slots(turn, place.id, {}, after)
             intro = intro if moving_id else say("booking.none_for_wish", place=place.name)
-            wish = {}
+            full_wish, wish = wish, {}
     except NoAgenda:
         turn.state.clear_question()
         return interim.without_agenda(turn, place)
@@ -217,9 +219,13 @@ def offer_slots(
     count = len(found)
     choices = say("choices.one") if count == 1 else choices_phrase(count)
     lines.append(say("booking.slots_choose", choices=choices))
+    window = waiting.waiting_window(full_wish, turn.now)
+    if window is not None and not moving_id:
+        lines.append(say("waiting.ask", window=window[2]))
     state = turn.state
     state.ask(SLOT_CHOICE, turn.now, [slot_key(s) for s in found], pending_intent=pending.value)
     state.booking_place, state.slot_wish, state.moving_id = place.id, wish, moving_id
+    state.waiting_wish = full_wish
     state.slots_after = found[-1].starts_at.isoformat()
     return Reply("\n".join(lines), key="booking.slots", expects=SLOT_CHOICE)
 
@@ -252,6 +258,8 @@ def answer_slot_choice(turn: Turn) -> Reply | None:
         if not 1 <= number <= len(state.choices):
             return menus.invalid_choice(turn)
         return _take_slot(turn, state.choices[number - 1])
+    if _WAITING.search(words(turn.text)) and not state.moving_id:
+        return _join_waiting_list(turn)
     wish = wish_in(turn.understanding)
     if wish:
         return relist(turn, _merged(state.slot_wish, wish))
@@ -259,6 +267,18 @@ def answer_slot_choice(turn: Turn) -> Reply | None:
         after = datetime.fromisoformat(state.slots_after) + timedelta(seconds=1)
         return relist(turn, dict(state.slot_wish), after=after)
     return None
+
+
+def _join_waiting_list(turn: Turn) -> Reply:
+    """ATTENTE: told by SMS if a slot frees up when wished, else before the first one listed."""
+    state = turn.state
+    place = place_service.get_place(turn.session, state.booking_place)
+    if place is None or turn.resident_id is None or not state.choices:
+        state.clear_question()
+        return book(turn)
+    _, first = parse_key(state.choices[0])
+    before = say("waiting.window_before", when=when(first))
+    return waiting.join(turn, place, state.waiting_wish, first, before)
 
 
 def _take_slot(turn: Turn, key: str) -> Reply:

@@ -36,6 +36,7 @@ class Reply:
     choices: tuple[str, ...] = ()
     expects: str = ""  # what the next message should be ("choice", "commune", ...)
     handoff: bool = False
+    transfer_to: str = ""  # E.164 number a call is put through to (voice only)
     end: bool = False
     key: str = ""  # catalogue key of the main sentence, for stats and tests
     parts: tuple[str, ...] = field(default=())  # further SMS to send, rarely used

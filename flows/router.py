@@ -5,7 +5,18 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from bot.wording import say
-from flows import answers, appointments, booking, hours, interim, locate, menus, places, workshops
+from flows import (
+    answers,
+    appointments,
+    booking,
+    hours,
+    interim,
+    locate,
+    menus,
+    places,
+    prompted,
+    workshops,
+)
 from flows.context import Turn
 from flows.messages import Reply
 from flows.text import words
@@ -62,7 +73,7 @@ HANDLERS: dict[Intent, Handler] = {
     Intent.FREE_ACCESS: places.free_access,
     Intent.WORKSHOPS: places.workshops,
     Intent.BOOK_APPOINTMENT: booking.book,
-    Intent.CANCEL_APPOINTMENT: appointments.cancel,
+    Intent.CANCEL_APPOINTMENT: workshops.cancel,  # an appointment, or a workshop seat
     Intent.RESCHEDULE_APPOINTMENT: appointments.move,
     Intent.MY_APPOINTMENT: appointments.see,
     Intent.HUMAN_ADVISOR: interim.human,
@@ -127,6 +138,10 @@ def _route(turn: Turn) -> tuple[Reply, Intent | None]:
     if turn.state.last_intent == Intent.SCAM_CHECK and answers.money_or_codes_given(turn.text):
         # "j'ai payé" right after scam advice is about the scam, not about our price.
         return dispatch(turn, Intent.SCAM_CHECK), Intent.SCAM_CHECK
+    prompt_answer = prompted.answer_prompt(turn)
+    if prompt_answer is not None:
+        # "OUI", "je peux plus" after a reminder or an offer we sent.
+        return prompt_answer, None
     booking_answer = appointments.answer_pending(turn)
     if booking_answer is not None:
         # Before the day follow-up: "jeudi" while choosing a slot asks for Thursday's slots.
@@ -154,4 +169,7 @@ def _route(turn: Turn) -> tuple[Reply, Intent | None]:
     if not confident:
         return menus.not_understood(turn), None
     turn.state.clear_question()
-    return dispatch(turn, u.intent), u.intent
+    intent = u.intent
+    if intent == Intent.WORKSHOPS and workshops.asks_to_leave(turn):
+        intent = Intent.CANCEL_APPOINTMENT  # "annulez mon inscription à l'atelier"
+    return dispatch(turn, intent), intent

@@ -30,6 +30,7 @@ class ConversationState:
     booking_motif: str = ""  # motif already given when the slot was taken meanwhile
     slot_wish: dict[str, str] = field(default_factory=dict)  # what the resident asked for
     slots_after: str = ""  # ISO start of the last slot listed, for "autre"
+    waiting_wish: dict[str, str] = field(default_factory=dict)  # full wish, for ATTENTE
     moving_id: int = 0  # appointment being moved
     appointment_id: int = 0  # appointment waiting for a confirmation to cancel
     # Workshop questions (flows/workshops.py); cleared with the question.
@@ -48,6 +49,8 @@ class ConversationState:
             state.choices = []
         if not isinstance(state.slot_wish, dict):
             state.slot_wish = {}
+        if not isinstance(state.waiting_wish, dict):
+            state.waiting_wish = {}
         return state
 
     def to_json(self) -> dict[str, Any]:
@@ -81,6 +84,7 @@ class ConversationState:
         self.booking_motif = ""
         self.slot_wish = {}
         self.slots_after = ""
+        self.waiting_wish = {}
         self.moving_id = 0
         self.appointment_id = 0
         self.workshop_id = 0

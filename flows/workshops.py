@@ -9,6 +9,7 @@ full one. The SMS offering a freed seat is sent by the outbound messages, not he
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timedelta
 
 from bot.services import places as place_service
@@ -16,7 +17,7 @@ from bot.services import waiting_list, workshop_seats
 from bot.services.workshop_seats import WorkshopSession
 from bot.wording import say
 from bot.wording.dates import format_day
-from flows import booking, menus
+from flows import appointments, booking, menus
 from flows.appointments import says_yes
 from flows.context import Turn
 from flows.messages import Reply
@@ -27,7 +28,9 @@ from nlu import Intent
 # The questions this module asks (ConversationState.expects).
 NEXT_SESSION_CONFIRM = "workshop_next_session"
 WAITING_CONFIRM = "workshop_waiting"
-EXPECTS = frozenset([WORKSHOP_CHOICE, NEXT_SESSION_CONFIRM, WAITING_CONFIRM])
+LEAVE_CONFIRM = "workshop_leave"
+EXPECTS = frozenset([WORKSHOP_CHOICE, NEXT_SESSION_CONFIRM, WAITING_CONFIRM, LEAVE_CONFIRM])
+_ABOUT_WORKSHOP = re.compile(r"\b(atelier|ateliers|inscription|seance|cours)\b")
 # How many later sessions we look through for one with a free seat (weekly: about two months).
 SESSIONS_LOOKED_AT = 8
 
@@ -177,14 +180,58 @@ def _answer_waiting(turn: Turn) -> Reply | None:
         window_end=session.ends_at,
         workshop_id=workshop_id,
     )
-    # Honest until outbound messages exist: the entry is kept, the resident is told whom to call.
-    text = say(
-        "workshops.waiting_joined",
-        day=format_day(full),
-        place=workshop.place.name,
-        phone=workshop.place.phone or workshop.place.address,
-    )
+    # A freed seat is offered by SMS (bot/services/waiting_offers.py).
+    text = say("workshops.waiting_joined", day=format_day(full), place=workshop.place.name)
     return Reply(text, key="workshops.waiting_joined")
+
+
+_LEAVE = re.compile(r"\b(annul\w*|desinscri\w*|plus venir|pourrai pas|viendrai pas)\b")
+
+
+def asks_to_leave(turn: Turn) -> bool:
+    """ "Annulez mon inscription à l'atelier": about workshops, but to leave one."""
+    return bool(_LEAVE.search(words(turn.text)))
+
+
+def cancel(turn: Turn) -> Reply:
+    """ "Annulez mon rdv" / "je ne viendrai pas à l'atelier": an appointment or a workshop seat."""
+    seats: list[workshop_seats.RegistrationInfo] = []
+    if turn.resident_id is not None:
+        seats = workshop_seats.upcoming_registrations(turn.session, turn.resident_id, turn.now)
+    if not seats:
+        return appointments.cancel(turn)
+    about_workshop = bool(_ABOUT_WORKSHOP.search(words(turn.text)))
+    if not about_workshop and appointments.has_upcoming(turn):
+        return appointments.cancel(turn)
+    seat = seats[0]  # the soonest; the resident can cancel the next one after
+    state = turn.state
+    state.ask(
+        LEAVE_CONFIRM, turn.now, [str(seat.id)], pending_intent=Intent.CANCEL_APPOINTMENT.value
+    )
+    state.workshop_id, state.workshop_full = seat.workshop_id, seat.session_start.isoformat()
+    text = say("cancel.workshop_confirm", title=seat.title, when=booking.when(seat.session_start))
+    return Reply(text, key="cancel.workshop_confirm", expects=LEAVE_CONFIRM)
+
+
+def _answer_leave(turn: Turn) -> Reply | None:
+    state = turn.state
+    if _says_no(turn):
+        state.clear_question()
+        return Reply(say("workshops.not_registered"), key="workshops.not_registered")
+    if not says_yes(turn):
+        return None
+    registration_id = int(state.choices[0]) if state.choices else 0
+    state.clear_question()
+    if turn.resident_id is None or not registration_id:
+        return Reply(say("appointments.gone"), key="appointments.gone")
+    try:
+        seat = workshop_seats.cancel_registration(
+            turn.session, registration_id, turn.resident_id, turn.now
+        )
+    except workshop_seats.WorkshopError:
+        return Reply(say("appointments.gone"), key="appointments.gone")
+    text = say("cancel.workshop_done", when=booking.when(seat.session_start))
+    return Reply(text, key="cancel.workshop_done")
 
 
 def answer_pending(turn: Turn) -> Reply | None:
@@ -202,6 +249,8 @@ def answer_pending(turn: Turn) -> Reply | None:
         reply = _answer_next_session(turn)
     elif expects == WAITING_CONFIRM:
         reply = _answer_waiting(turn)
+    elif expects == LEAVE_CONFIRM:
+        reply = _answer_leave(turn)
     if reply is None and turn.text.strip() not in {"0", "00"}:
         # The resident asks something else: route it as any message ("0" still means a person).
         turn.state.clear_question()

@@ -11,11 +11,12 @@ from sqlalchemy import func, select
 
 from bot.cli import main
 from bot.database import make_engine, make_session_factory
-from bot.models import Place
+from bot.models import Advisor, Place
 
 DEMO_CSV = (
     Path(__file__).resolve().parents[1] / "bot" / "data" / "lieux-mediation-numerique-demo.csv"
 )
+DEMO_AGENDAS = Path(__file__).resolve().parents[1] / "bot" / "data" / "demo-agendas.json"
 HELDOUT = Path(__file__).resolve().parent / "nlu" / "heldout.yml"
 
 
@@ -103,3 +104,93 @@ def test_purge_deletes_only_expired_records(env: dict[str, str]) -> None:
     result = CliRunner().invoke(main, ["purge"], env=env)
     assert result.exit_code == 0, result.output
     assert "0 enregistrement(s) supprimé(s)" in result.output
+
+
+def _advisors(url: str) -> dict[str, tuple[str, str, bool]]:
+    """Advisors by their file id: (place, name, active)."""
+    engine = make_engine(url)
+    with make_session_factory(engine)() as session:
+        rows = {a.ref: (a.place_id, a.name, a.active) for a in session.scalars(select(Advisor))}
+    engine.dispose()
+    return rows
+
+
+def _with_demo_places(env: dict[str, str]) -> CliRunner:
+    runner = CliRunner()
+    result = runner.invoke(main, ["places", "import", str(DEMO_CSV)], env=env)
+    assert result.exit_code == 0, result.output
+    return runner
+
+
+def test_importing_the_demo_agendas_reports_what_was_loaded(env: dict[str, str]) -> None:
+    runner = _with_demo_places(env)
+    result = runner.invoke(main, ["agendas", "import", str(DEMO_AGENDAS)], env=env)
+    assert result.exit_code == 0, result.output
+    assert result.output.strip() == (
+        "8 lieu(x), 8 conseiller(s) créé(s) ou mis à jour, 0 désactivé(s), "
+        "18 plage(s) hebdomadaire(s) par jour, 0 fermeture(s), 6 motif(s), "
+        "0 lieu(x) inconnu(s) ignoré(s)."
+    )
+    advisors = _advisors(env["RELAIS_DATABASE_URL"])
+    assert len(advisors) == 8
+    assert advisors["thipi-sebastien"] == ("demo-thipi-thionville", "Sébastien", True)
+
+
+def test_reimporting_the_same_agendas_changes_nothing(env: dict[str, str]) -> None:
+    runner = _with_demo_places(env)
+    first = runner.invoke(main, ["agendas", "import", str(DEMO_AGENDAS)], env=env)
+    assert first.exit_code == 0, first.output
+    before = _advisors(env["RELAIS_DATABASE_URL"])
+    again = runner.invoke(main, ["agendas", "import", str(DEMO_AGENDAS)], env=env)
+    assert again.exit_code == 0, again.output
+    assert again.output == first.output
+    assert _advisors(env["RELAIS_DATABASE_URL"]) == before
+    assert len(before) == 8
+
+
+def test_agendas_for_unknown_places_are_skipped_and_counted(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    document = json.loads(DEMO_AGENDAS.read_text(encoding="utf-8"))
+    document["places"][1]["place_id"] = "nowhere-known"
+    path = tmp_path / "agendas.json"
+    path.write_text(json.dumps(document), encoding="utf-8")
+    runner = _with_demo_places(env)
+    result = runner.invoke(main, ["agendas", "import", str(path)], env=env)
+    assert result.exit_code == 0, result.output
+    assert "attention : lieu inconnu nowhere-known ignoré" in result.stderr
+    assert "7 lieu(x), 7 conseiller(s)" in result.stdout
+    assert "1 lieu(x) inconnu(s) ignoré(s)." in result.stdout
+    assert "yutz-caroline" not in _advisors(env["RELAIS_DATABASE_URL"])
+
+
+@pytest.mark.parametrize(
+    ("content", "problem"),
+    [
+        (b"\x89PNG\r\n\x1a\n", "cannot read agendas from"),
+        (b"{not json", "cannot read agendas from"),
+        (b'{"format": "relais-agendas/0", "places": []}', "not an agenda file"),
+        (None, "places[1].advisors[0].availability[0]: 'from' must be a time HH:MM"),
+    ],
+    ids=["binary", "not-json", "wrong-format", "invalid-field"],
+)
+def test_a_broken_agenda_file_exits_1_says_where_and_changes_nothing(
+    env: dict[str, str], tmp_path: Path, content: bytes | None, problem: str
+) -> None:
+    runner = _with_demo_places(env)
+    assert runner.invoke(main, ["agendas", "import", str(DEMO_AGENDAS)], env=env).exit_code == 0
+    before = _advisors(env["RELAIS_DATABASE_URL"])
+    path = tmp_path / "agendas.json"
+    if content is None:  # valid first place (a renamed advisor), broken second place
+        document = json.loads(DEMO_AGENDAS.read_text(encoding="utf-8"))
+        document["places"][0]["advisors"][0]["name"] = "Renamed"
+        document["places"][1]["advisors"][0]["availability"][0]["from"] = "9h"
+        content = json.dumps(document).encode()
+    path.write_bytes(content)
+    result = runner.invoke(main, ["agendas", "import", str(path)], env=env)
+    assert result.exit_code == 1
+    assert str(path) in result.stderr and problem in result.stderr
+    assert result.stdout == ""
+    assert "Traceback" not in result.output
+    assert _advisors(env["RELAIS_DATABASE_URL"]) == before
+    assert before["thipi-sebastien"][1] == "Sébastien"

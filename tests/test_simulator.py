@@ -50,3 +50,31 @@ def test_production_refuses_development_secrets(settings: Settings) -> None:
 
     with pytest.raises(ConfigError):
         settings.with_overrides(env="production", simulator=False).check()
+
+
+def test_reminders_sent_in_the_demo_appear_in_the_simulator(client: FlaskClient) -> None:
+    from datetime import datetime
+
+    from bot.clock import PARIS
+    from bot.dispatch import Dispatcher
+    from bot.dispatch.simulated import SimulatedSender
+
+    number = "+33639980001"
+    for body in ("je voudrais un rdv", "Thionville", "1", "0"):
+        reply = client.post("/simulateur/envoyer", json={"from": number, "body": body})
+    assert "Rendez-vous confirmé : le mardi 24 novembre à 9h" in gsm(reply.get_json()["replies"][0])
+    assert client.get(f"/simulateur/recus?numero={number}&apres=0").get_json()["messages"] == []
+    runtime = runtime_of(client.application)
+    dispatcher = Dispatcher(runtime.sessions, SimulatedSender())
+    try:
+        report = dispatcher.run_once(datetime(2026, 11, 24, 8, 30, tzinfo=PARIS))
+    finally:
+        dispatcher.close()
+    # Booked Monday 10:00 for Tuesday 9:00: the day-before time has passed, and 2 hours before
+    # (7:00) is in the quiet hours, so the one reminder goes at 8:30.
+    assert report.sent == 1
+    (message,) = client.get(f"/simulateur/recus?numero={number}&apres=0").get_json()["messages"]
+    assert message["appel"] is False
+    assert message["texte"].startswith("Rappel : rendez-vous le mardi 24 novembre à 9h")
+    later = client.get(f"/simulateur/recus?numero={number}&apres={message['id']}")
+    assert later.get_json()["messages"] == []

@@ -44,6 +44,8 @@ SAMPLES = {
     "start": "14h30",
     "end": "17h30",
     "choices": "1, 2 ou 3",
+    "window": "le mercredi 25 novembre l'après-midi",
+    "part": "l'après-midi",
     "label": "démarche en ligne (CAF, ameli, impôts, ANTS, CESU...)",
     "motifs": "1 e-mail\n2 démarche en ligne (CAF, ameli, impôts, ANTS, CESU...)\n"
     "3 smartphone ou tablette\n4 CV et recherche d'emploi\n5 mots de passe et comptes\n6 autre",
@@ -76,13 +78,20 @@ def test_every_sms_is_gsm7_and_at_most_two_segments(entry) -> None:  # type: ign
 # The only entries allowed a second segment (sms-style.md: aim for one). Adding one is a choice.
 # The confirmations carry day, hour, place, address and what to bring (issue: booking by SMS);
 # the motif question lists every motif in one message; the workshop confirmation (issue: workshops
-# by SMS) carries the title, day, hour, place and address.
+# by SMS) carries the title, day, hour, place and address. A reminder and a waiting-list offer
+# (issues 5 and 6) carry the day, hour and place and the answers expected (OUI, ANNULER, DECALER;
+# OUI before a time), and the offer taken carries what a confirmation does.
 TWO_SEGMENT_ENTRIES = {
     "appointment.interim_address",
     "booking.ask_motif",
     "booking.confirmed",
     "device_repair",
     "move.done",
+    "offer.accepted_seat",
+    "offer.accepted_slot",
+    "offer.seat",
+    "offer.slot",
+    "reminder",
     "scam_check",
     "services.general",
     "services.topic",
@@ -99,7 +108,7 @@ def test_entries_needing_two_segments_are_the_listed_ones() -> None:
 
 
 # Keys built from a prefix in code ("services.topics." + topic).
-DYNAMIC_PREFIXES = ("services.topics.",)
+DYNAMIC_PREFIXES = ("services.topics.", "waiting.part.")
 
 
 def test_every_catalogue_entry_is_used_by_the_code() -> None:

@@ -123,9 +123,7 @@ def test_no_to_the_next_session_offers_the_waiting_list(twilio: Twilio, runtime:
     assert gsm("liste d'attente de la séance du jeudi 26 novembre ? Répondez OUI.") in offer
     joined = _text(twilio, "oui")
     assert gsm("liste d'attente du jeudi 26 novembre") in joined
-    assert gsm(
-        "Je ne peux pas encore vous prévenir par SMS : appelez Le Puzzle au 03 53 01 01 02"
-    ) in (joined)
+    assert gsm("à Le Puzzle. Si une place se libère, je vous préviens par SMS.") in joined
     assert _registered(runtime) == []
     assert _waiting(runtime) == [(_workshop_id(runtime), THURSDAY, "waiting")]
 
@@ -162,3 +160,39 @@ def test_another_question_after_the_list_is_answered_as_usual(
     _list_workshops(twilio)
     assert "gratuit" in _text(twilio, "C'est gratuit ?")
     assert _registered(runtime) == []
+
+
+def test_a_registered_resident_leaves_the_workshop_by_sms(twilio: Twilio, runtime: Runtime) -> None:
+    _list_workshops(twilio)
+    _text(twilio, "1")
+    assert _registered(runtime) == [THURSDAY]
+    question = _text(twilio, "je ne pourrai pas venir à l'atelier, annulez mon inscription")
+    assert question.startswith(
+        gsm("Répondez OUI pour annuler votre inscription à l'atelier Les sites administratifs")
+    )
+    assert question.endswith("du jeudi 26 novembre à 14h.")
+    done = _text(twilio, "oui")
+    assert done == gsm(
+        "Votre inscription à l'atelier du jeudi 26 novembre à 14h est annulée. Merci d'avoir prévenu."
+    )
+    assert _registered(runtime) == []
+
+
+def test_leaving_a_full_session_offers_the_seat_to_the_first_waiting(
+    twilio: Twilio, runtime: Runtime
+) -> None:
+    _fill(runtime, THURSDAY)
+    _list_workshops(twilio)
+    _text(twilio, "1")
+    _text(twilio, "non")
+    _text(twilio, "oui")  # on the waiting list for Thursday
+    neighbour = "+33639980010"  # holds seat 1 (see _fill)
+    twilio.text("annulez mon inscription à l'atelier", sender=neighbour)
+    assert "est annulée" in gsm(twilio.text("oui", sender=neighbour))
+    with runtime.sessions() as session:
+        held = session.scalars(
+            select(WorkshopRegistration)
+            .join(Resident, Resident.id == WorkshopRegistration.resident_id)
+            .where(Resident.phone == RESIDENT, WorkshopRegistration.status == "held")
+        ).all()
+    assert [h.session_start.astimezone(PARIS) for h in held] == [THURSDAY]

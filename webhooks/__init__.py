@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from flask import Flask
 
-from webhooks import sms, status
+from webhooks import sms, status, voice_reminder
 
 
 def register(app: Flask) -> None:
     """Mount every Twilio webhook."""
     app.register_blueprint(sms.blueprint)
     app.register_blueprint(status.blueprint)
+    app.register_blueprint(voice_reminder.blueprint)

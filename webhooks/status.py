@@ -16,6 +16,7 @@ from bot.database import transaction
 from bot.privacy import mask_phone
 from bot.runtime import runtime_of
 from bot.services.conversations import get_or_create_resident, set_opt_out
+from bot.services.outbox import record_provider_status
 from webhooks.forms import normalise_sender
 from webhooks.signature import refuse_unless_signed
 
@@ -34,19 +35,29 @@ def receive_status() -> Response:
     refusal = refuse_unless_signed(request, settings.twilio_auth_token, settings.public_url)
     if refusal is not None:
         return refusal
-    status = request.form.get("MessageStatus") or request.form.get("SmsStatus") or ""
-    error_code = (request.form.get("ErrorCode") or "").strip()
-    recipient = normalise_sender(request.form.get("To") or "")
+    form = request.form
+    status = form.get("MessageStatus") or form.get("SmsStatus") or form.get("CallStatus") or ""
+    sid = (form.get("MessageSid") or form.get("CallSid") or "").strip()
+    error_code = (form.get("ErrorCode") or "").strip()
+    recipient = normalise_sender(form.get("To") or "")
     log.info(
         "status %s for %s to %s (error %s)",
         status,
-        request.form.get("MessageSid", "?"),
+        sid or "?",
         mask_phone(recipient),
         error_code or "none",
     )
-    if error_code == UNSUBSCRIBED_RECIPIENT and recipient:
-        with transaction(runtime.sessions) as session:
-            now = clock.now()
+    # Our callback URL names the outbox message (bot/dispatch/dispatcher.py).
+    outbound = request.args.get("outbound", "")
+    message_id = int(outbound) if outbound.isdigit() and len(outbound) < 12 else None
+    with transaction(runtime.sessions) as session:
+        now = clock.now()
+        if sid and status:
+            code = int(error_code) if error_code.isdigit() and len(error_code) < 8 else None
+            record_provider_status(
+                session, sid[:64], status, now, message_id=message_id, error_code=code
+            )
+        if error_code == UNSUBSCRIBED_RECIPIENT and recipient:
             resident = get_or_create_resident(session, recipient, now)
             set_opt_out(session, resident, True, now)
     return Response(status=204)

@@ -17,7 +17,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from bot.clock import PARIS
-from bot.models import BOOKED, CANCELLED, Appointment, AppointmentMotif, Resident
+from bot.models import BOOKED, CANCELLED, TAKEN, Appointment, AppointmentMotif, Resident
+from bot.services import reminders, waiting_offers
 from bot.services.slots import Slot, bookable_between, scheduled_slot
 
 
@@ -91,13 +92,13 @@ def appointment_info(row: Appointment) -> AppointmentInfo:
 
 
 def _booked_over(session: Session, advisor_id: int, slot: Slot) -> bool:
-    """True if a booked appointment of the advisor overlaps the slot."""
+    """True if a booked (or held) appointment of the advisor overlaps the slot."""
     return bool(
         session.scalar(
             select(
                 exists().where(
                     Appointment.advisor_id == advisor_id,
-                    Appointment.status == BOOKED,
+                    Appointment.status.in_(TAKEN),
                     Appointment.starts_at < slot.ends_at,
                     Appointment.ends_at > slot.starts_at,
                 )
@@ -144,7 +145,24 @@ def _book(
         if not _booked_over(session, advisor_id, slot):
             raise  # another constraint: a bug, not a race
         raise SlotTaken(f"advisor {advisor_id} at {slot.starts_at.isoformat()}") from None
+    reminders.schedule_reminders(session, appointment, now)
     return appointment
+
+
+def _free(session: Session, row: Appointment, now: datetime) -> None:
+    """Cancel a booked appointment: its reminders go, its slot goes to the waiting list."""
+    row.status, row.cancelled_at = CANCELLED, now
+    session.flush()
+    reminders.cancel_reminders(session, row.id, now)
+    waiting_offers.offer_freed_slot(
+        session,
+        advisor_id=row.advisor_id,
+        place_id=row.place_id,
+        starts_at=row.starts_at,
+        ends_at=row.ends_at,
+        motif=row.motif,
+        now=now,
+    )
 
 
 def book_slot(
@@ -179,6 +197,24 @@ def upcoming_appointments(
     return [appointment_info(row) for row in rows]
 
 
+def get_appointment(session: Session, appointment_id: int) -> AppointmentInfo | None:
+    """One appointment, whatever its status."""
+    row = session.get(Appointment, appointment_id)
+    return appointment_info(row) if row is not None else None
+
+
+def confirm_appointment(
+    session: Session, appointment_id: int, resident_id: int, now: datetime
+) -> AppointmentInfo:
+    """The resident said they will come (answer to a reminder): advisors see it."""
+    row = _locked(session, appointment_id, resident_id)
+    if row.status != BOOKED:
+        raise AppointmentNotFound(appointment_id)
+    row.confirmed_at = row.confirmed_at or now
+    session.flush()
+    return appointment_info(row)
+
+
 def _locked(session: Session, appointment_id: int, resident_id: int) -> Appointment:
     """The resident's appointment, locked until commit (PostgreSQL) against a concurrent change."""
     row = session.scalar(
@@ -201,8 +237,7 @@ def cancel_appointment(
         return appointment_info(row)
     if row.starts_at <= now:
         raise AppointmentPast(appointment_id)
-    row.status, row.cancelled_at = CANCELLED, now
-    session.flush()
+    _free(session, row, now)
     return appointment_info(row)
 
 
@@ -228,6 +263,5 @@ def move_appointment(
     if old.advisor_id == new_advisor_id and old.starts_at == new_starts_at:
         return appointment_info(old)
     new = _book(session, resident_id, new_advisor_id, new_starts_at, old.motif, now, old.id)
-    old.status, old.cancelled_at = CANCELLED, now
-    session.flush()
+    _free(session, old, now)
     return appointment_info(new)

@@ -112,6 +112,14 @@ def set_opt_out(session: Session, resident: Resident, opted_out: bool, now: date
     return True
 
 
+def opt_out_phone(session: Session, phone: str, now: datetime) -> bool:
+    """Twilio says this number sent STOP (error 21610): no more messages to it."""
+    resident = session.scalar(select(Resident).where(Resident.phone == phone))
+    if resident is None:
+        return False
+    return set_opt_out(session, resident, True, now)
+
+
 def purge_expired(session: Session, now: datetime, retention_days: int) -> int:
     """Delete message records, conversation memory and residents unseen for the retention period.
 

@@ -8,7 +8,9 @@ errors; the caller (a dispatcher) decides what to retry. Numbers are masked and 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -27,6 +29,8 @@ log = logging.getLogger(__name__)
 
 # Twilio error codes: https://www.twilio.com/docs/api/errors
 OPTED_OUT_CODE = 21610  # "Attempt to send to unsubscribed recipient" (the resident sent STOP)
+# Twilio's clock and ours may differ by a few seconds.
+CLOCK_SKEW = timedelta(minutes=2)
 
 
 class SendError(RuntimeError):
@@ -120,36 +124,91 @@ class SmsGateway:
         else:
             sender = {"from_": self.sender}
         masked = mask_phone(to)
-        try:
-            message = self._client.api.account.messages.create(
+        message = _request(
+            "SMS",
+            masked,
+            lambda: self._client.api.account.messages.create(
                 to=to,
                 body=text,
                 status_callback=status_callback if status_callback else values.unset,
                 **sender,
-            )
-        except TwilioRestException as exc:
-            # Twilio's message may quote the number ("The 'To' number +33... is not valid"):
-            # it is masked, and the original exception is not chained, so no traceback shows it.
-            raise _rest_error(exc, masked) from None
-        except requests.Timeout as exc:
-            log.warning("SMS to %s: Twilio timed out", masked)
-            raise TemporarySendError("Twilio did not answer in time") from exc
-        except requests.RequestException as exc:
-            log.warning("SMS to %s: network error %s", masked, type(exc).__name__)
-            raise TemporarySendError(f"cannot reach Twilio ({type(exc).__name__})") from exc
-        except TwilioException as exc:  # e.g. an unparsable answer
-            log.warning("SMS to %s: unexpected Twilio answer", masked)
-            raise TemporarySendError(
-                f"unexpected Twilio answer: {mask_phones_in(str(exc))}"
-            ) from None
+            ),
+        )
         sent = SentSms(sid=str(message.sid), status=str(message.status or ""), to=to)
         log.info("SMS to %s accepted: sid=%s status=%s", masked, sent.sid, sent.status)
         return sent
+
+    def place_call(self, to: str, twiml: str, status_callback: str | None = None) -> SentSms:
+        """Call `to` and play `twiml` (a reminder with its keypad menu); return the call's SID.
+
+        Raises the same errors as send_sms. The caller ID must be a voice-capable number, so a
+        Messaging Service SID or an alphanumeric sender cannot place calls (PermanentSendError).
+        """
+        masked = mask_phone(to)
+        if not self.sender.startswith("+"):
+            raise PermanentSendError("calls need TWILIO_FROM to be a phone number")
+        call = _request(
+            "call",
+            masked,
+            lambda: self._client.api.account.calls.create(
+                to=to,
+                from_=self.sender,
+                twiml=twiml,
+                status_callback=status_callback if status_callback else values.unset,
+            ),
+        )
+        placed = SentSms(sid=str(call.sid), status=str(call.status or ""), to=to)
+        log.info("call to %s placed: sid=%s status=%s", masked, placed.sid, placed.status)
+        return placed
+
+    def find_sent(self, to: str, since: datetime, body: str | None = None) -> str | None:
+        """The SID of a message (or, without `body`, a call) to `to` created since `since`.
+
+        Used after a dispatcher died between Twilio's answer and our record: if Twilio has the
+        message, it must not be sent again. Raises TemporarySendError if Twilio can't be asked.
+        """
+        try:
+            if body is None:
+                calls = self._client.api.account.calls.list(to=to, start_time_after=since, limit=20)
+                return next((str(c.sid) for c in calls), None)
+            text = prepare_sms(body, unicode_allowed=self.unicode_allowed)
+            day = since.astimezone(UTC)
+            messages = self._client.api.account.messages.list(
+                to=to, date_sent_after=day.replace(hour=0, minute=0, second=0), limit=50
+            )
+            for message in messages:
+                created = message.date_created
+                if message.body == text and (created is None or created >= since - CLOCK_SKEW):
+                    return str(message.sid)
+            return None
+        except TwilioRestException as exc:
+            raise TemporarySendError(f"cannot list Twilio messages: HTTP {exc.status}") from None
+        except (requests.RequestException, TwilioException) as exc:
+            raise TemporarySendError(f"cannot list Twilio messages: {type(exc).__name__}") from None
 
     def close(self) -> None:
         """Close pooled connections."""
         if self._http.session is not None:
             self._http.session.close()
+
+
+def _request(what: str, masked_to: str, create: Callable[[], Any]) -> Any:
+    """Run one Twilio create request; its failures become our three errors."""
+    try:
+        return create()
+    except TwilioRestException as exc:
+        # Twilio's message may quote the number ("The 'To' number +33... is not valid"):
+        # it is masked, and the original exception is not chained, so no traceback shows it.
+        raise _rest_error(exc, masked_to) from None
+    except requests.Timeout as exc:
+        log.warning("%s to %s: Twilio timed out", what, masked_to)
+        raise TemporarySendError("Twilio did not answer in time") from exc
+    except requests.RequestException as exc:
+        log.warning("%s to %s: network error %s", what, masked_to, type(exc).__name__)
+        raise TemporarySendError(f"cannot reach Twilio ({type(exc).__name__})") from exc
+    except TwilioException as exc:  # e.g. an unparsable answer
+        log.warning("%s to %s: unexpected Twilio answer", what, masked_to)
+        raise TemporarySendError(f"unexpected Twilio answer: {mask_phones_in(str(exc))}") from None
 
 
 def _rest_error(exc: TwilioRestException, masked_to: str) -> SendError:

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from bot import clock
 from bot.clock import PARIS
-from bot.models import BOOKED, Advisor, AdvisorAvailability, AgendaClosure, Appointment, Place
+from bot.models import TAKEN, Advisor, AdvisorAvailability, AgendaClosure, Appointment, Place
 from bot.services.agendas import has_agenda
 from bot.services.opening_hours import department_from_codes, is_public_holiday
 
@@ -196,7 +196,7 @@ def _agendas(
     booked = session.execute(
         select(Appointment.advisor_id, Appointment.starts_at, Appointment.ends_at).where(
             Appointment.advisor_id.in_([a.id for a in advisors]),
-            Appointment.status == BOOKED,
+            Appointment.status.in_(TAKEN),  # a slot held for a waiting resident is not free
             Appointment.starts_at < end,
             Appointment.ends_at > start,
         )

@@ -19,7 +19,8 @@ from sqlalchemy.orm import Session
 
 from bot import clock
 from bot.clock import PARIS
-from bot.models import BOOKED, CANCELLED, Resident, Workshop, WorkshopRegistration
+from bot.models import BOOKED, CANCELLED, TAKEN, Resident, Workshop, WorkshopRegistration
+from bot.services import waiting_offers
 from bot.services.bookings import UnknownResident
 from bot.services.opening_hours import Interval, PlaceSchedule, department_from_codes
 from bot.services.slots import MINIMUM_NOTICE
@@ -132,7 +133,7 @@ def _seats_taken(session: Session, workshop_id: int, starts: list[datetime]) -> 
         select(WorkshopRegistration.session_start, func.count())
         .where(
             WorkshopRegistration.workshop_id == workshop_id,
-            WorkshopRegistration.status == BOOKED,
+            WorkshopRegistration.status.in_(TAKEN),
             WorkshopRegistration.session_start.in_(starts),
         )
         .group_by(WorkshopRegistration.session_start)
@@ -180,7 +181,7 @@ def _booked_by(
             WorkshopRegistration.workshop_id == workshop_id,
             WorkshopRegistration.session_start == starts_at,
             WorkshopRegistration.resident_id == resident_id,
-            WorkshopRegistration.status == BOOKED,
+            WorkshopRegistration.status.in_(TAKEN),
         )
     )
 
@@ -212,7 +213,7 @@ def register_for_workshop(
                 select(WorkshopRegistration.seat).where(
                     WorkshopRegistration.workshop_id == workshop_id,
                     WorkshopRegistration.session_start == start,
-                    WorkshopRegistration.status == BOOKED,
+                    WorkshopRegistration.status.in_(TAKEN),
                 )
             )
         )
@@ -270,6 +271,16 @@ def cancel_registration(
         return registration_info(row)
     if row.session_start <= now:
         raise SessionPast(registration_id)
+    seat = row.seat
     row.status, row.seat, row.cancelled_at = CANCELLED, None, now
     session.flush()
+    if seat is not None:
+        waiting_offers.offer_freed_seat(
+            session,
+            workshop_id=row.workshop_id,
+            session_start=row.session_start,
+            session_end=row.session_end,
+            seat=seat,
+            now=now,
+        )
     return registration_info(row)

@@ -12,7 +12,9 @@ import xml.etree.ElementTree as ET
 from flask import Blueprint, Response, current_app, jsonify, render_template, request
 from twilio.request_validator import RequestValidator
 
+from bot.database import transaction
 from bot.runtime import runtime_of
+from bot.services.outbox import sent_to
 
 blueprint = Blueprint("simulator", __name__, template_folder="templates")
 
@@ -31,6 +33,20 @@ def page() -> str:
 def _replies_from_twiml(twiml: str) -> list[str]:
     root = ET.fromstring(twiml)
     return [(m.text or "") for m in root.iter("Message")]
+
+
+@blueprint.get("/simulateur/recus")
+def received() -> tuple[Response, int]:
+    """Messages Relais sent to the simulated number (reminders, offers) since a given id."""
+    # A "+" left unencoded in a query string arrives as a space.
+    phone = (request.args.get("numero") or DEFAULT_SENDER).replace(" ", "+").strip()[:32]
+    after = request.args.get("apres", "0")
+    after_id = int(after) if after.isdigit() and len(after) < 12 else 0
+    with transaction(runtime_of(current_app).sessions) as session:
+        texts = sent_to(session, phone, after_id)
+    return jsonify(
+        messages=[{"id": t.id, "appel": t.channel == "voice", "texte": t.body} for t in texts]
+    ), 200
 
 
 @blueprint.post("/simulateur/envoyer")

@@ -1,4 +1,4 @@
-"""Database tables (SQLAlchemy 2 typed mappings). Only services, seeding and migrations use them."""
+"""Places, residents, conversations, agendas and bookings (revisions 0001 and 0002)."""
 
 from __future__ import annotations
 
@@ -188,11 +188,18 @@ class ProcessedMessage(Base):
 BOOKED = "booked"
 CANCELLED = "cancelled"
 WAITING = "waiting"
+# A freed slot or seat kept for the first resident of a waiting list until they answer.
+HELD = "held"
+# The statuses that occupy a slot or a seat.
+TAKEN = (BOOKED, HELD)
 
 
-def _unique_while(status: str, name: str, *columns: str) -> Index:
-    """A unique index over the rows in one status (partial index, SQLite and PostgreSQL)."""
-    where = text(f"status = '{status}'")
+def unique_while(status: str | tuple[str, ...], name: str, *columns: str) -> Index:
+    """A unique index over the rows in some statuses (partial index, SQLite and PostgreSQL)."""
+    statuses = (status,) if isinstance(status, str) else status
+    where = text("status IN (" + ", ".join(f"'{s}'" for s in statuses) + ")")
+    if len(statuses) == 1:
+        where = text(f"status = '{statuses[0]}'")
     return Index(name, *columns, unique=True, sqlite_where=where, postgresql_where=where)
 
 
@@ -271,20 +278,24 @@ class AppointmentMotif(Base):
 
 
 class Appointment(Base):
-    """A one-to-one appointment; at most one booked per advisor and start (partial unique index)."""
+    """A one-to-one appointment; at most one taken per advisor and start (partial unique index).
+
+    "held" is a freed slot kept for a resident of the waiting list until they answer the offer
+    (bot/services/waiting_offers.py); it occupies the slot like a booking.
+    """
 
     __tablename__ = "appointments"
     __table_args__ = (
-        CheckConstraint("status IN ('booked', 'cancelled')", name="status_known"),
+        CheckConstraint("status IN ('booked', 'held', 'cancelled')", name="status_known"),
         CheckConstraint("starts_at < ends_at", name="starts_before_it_ends"),
         CheckConstraint(
-            "(status = 'booked' AND cancelled_at IS NULL)"
+            "(status IN ('booked', 'held') AND cancelled_at IS NULL)"
             " OR (status = 'cancelled' AND cancelled_at IS NOT NULL)",
             name="cancelled_when_cancelled",
         ),
         # The guarantee against double booking: concurrent inserts of the same advisor and start
         # cannot both commit. Cancelled rows stay for history and free the slot.
-        _unique_while(BOOKED, "uq_appointments_booked_advisor_start", "advisor_id", "starts_at"),
+        unique_while(TAKEN, "uq_appointments_taken_advisor_start", "advisor_id", "starts_at"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -305,6 +316,8 @@ class Appointment(Base):
     moved_from_id: Mapped[int | None] = mapped_column(
         ForeignKey("appointments.id", ondelete="SET NULL")
     )
+    # When the resident confirmed they will come (answer to a reminder).
+    confirmed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
 
     advisor: Mapped[Advisor] = relationship()
     place: Mapped[Place] = relationship()
@@ -322,15 +335,15 @@ class WorkshopRegistration(Base):
             "workshop_id", "session_start", "seat", name="uq_workshop_registrations_seat"
         ),
         CheckConstraint("seat >= 1", name="seat_from_one"),
-        CheckConstraint("status IN ('booked', 'cancelled')", name="status_known"),
+        CheckConstraint("status IN ('booked', 'held', 'cancelled')", name="status_known"),
         CheckConstraint(
-            "(status = 'booked' AND seat IS NOT NULL AND cancelled_at IS NULL)"
+            "(status IN ('booked', 'held') AND seat IS NOT NULL AND cancelled_at IS NULL)"
             " OR (status = 'cancelled' AND seat IS NULL AND cancelled_at IS NOT NULL)",
             name="seat_held_while_booked",
         ),
-        _unique_while(
-            BOOKED,
-            "uq_workshop_registrations_booked_resident",
+        unique_while(
+            TAKEN,
+            "uq_workshop_registrations_taken_resident",
             *("workshop_id", "session_start", "resident_id"),
         ),
     )
@@ -365,8 +378,8 @@ class WaitingListEntry(Base):
             "status IN ('waiting', 'offered', 'served', 'cancelled')", name="status_known"
         ),
         # One live entry per resident and target: joining again updates it.
-        _unique_while(WAITING, "uq_waiting_list_waiting_place", "resident_id", "place_id"),
-        _unique_while(WAITING, "uq_waiting_list_waiting_workshop", "resident_id", "workshop_id"),
+        unique_while(WAITING, "uq_waiting_list_waiting_place", "resident_id", "place_id"),
+        unique_while(WAITING, "uq_waiting_list_waiting_workshop", "resident_id", "workshop_id"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

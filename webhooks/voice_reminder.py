@@ -1,0 +1,66 @@
+"""POST /twilio/voice/reminder: the keypad answer to a reminder or offer call we placed.
+
+The call's TwiML (bot/dispatch/render.py) gathers one key and posts it here with our outbox
+message id in the URL; the answer itself is channel-neutral (flows/prompted.py). "3" puts the
+resident through to their place's phone with <Dial>.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Blueprint, Response, current_app, request
+from twilio.twiml.voice_response import Gather, VoiceResponse
+
+from bot import clock
+from bot.database import transaction
+from bot.runtime import runtime_of
+from bot.wording import say
+from flows.messages import Reply
+from flows.prompted import answer_keypad
+from webhooks.signature import refuse_unless_signed
+
+log = logging.getLogger(__name__)
+
+blueprint = Blueprint("twilio_voice_reminder", __name__)
+
+LANGUAGE = "fr-FR"
+
+
+def keypad_reply_twiml(reply: Reply, action_url: str) -> str:
+    """Say the reply; then put the call through, hang up, or ask for a key again."""
+    response = VoiceResponse()
+    if reply.transfer_to:
+        response.say(reply.text, language=LANGUAGE)
+        response.dial(reply.transfer_to)
+    elif reply.end:
+        response.say(reply.text, language=LANGUAGE)
+        response.hangup()
+    else:
+        gather = Gather(input="dtmf", num_digits=1, timeout=8, action=action_url, method="POST")
+        gather.say(reply.text, language=LANGUAGE)
+        response.append(gather)
+        response.say(say("reminder.voice_no_answer"), language=LANGUAGE)
+    return str(response)
+
+
+@blueprint.post("/twilio/voice/reminder")
+def receive_keypad() -> Response:
+    """Check the signature, act on the key pressed, answer in TwiML."""
+    runtime = runtime_of(current_app)
+    settings = runtime.settings
+    refusal = refuse_unless_signed(request, settings.twilio_auth_token, settings.public_url)
+    if refusal is not None:
+        return refusal
+    outbound = request.args.get("outbound", "")
+    digits = (request.form.get("Digits") or "").strip()
+    action_url = f"{settings.public_url}/twilio/voice/reminder?outbound={outbound}"
+    try:
+        if not outbound.isdigit() or len(outbound) > 12:
+            raise LookupError("no outbound message id")
+        with transaction(runtime.sessions) as session:
+            reply = answer_keypad(session, int(outbound), digits, clock.now())
+    except Exception:
+        log.exception("keypad answer to outbound %r failed", outbound[:20])
+        reply = Reply(say("reminder.voice_no_answer"), key="error", end=True)
+    return Response(keypad_reply_twiml(reply, action_url), mimetype="text/xml")
