@@ -140,14 +140,18 @@ def book(turn: Turn) -> Reply:
         and has_agenda(turn.session, remembered.id, turn.now)
     ):
         return offer_slots(turn, remembered, wish_in(turn.understanding))
-    wish = wish_in(turn.understanding)
+    # "un rdv jeudi après-midi" then "Thionville": the wish waits for the commune.
+    wish = wish_in(turn.understanding) or dict(turn.state.slot_wish)
     where = locate.resolve_location(turn, Intent.BOOK_APPOINTMENT)
     if isinstance(where, Reply):
+        turn.state.slot_wish = wish
         return where
     if where is None:
         if remembered is not None:
             return offer_slots(turn, remembered, wish)
-        return locate.ask_for_location(turn, Intent.BOOK_APPOINTMENT)
+        asked = locate.ask_for_location(turn, Intent.BOOK_APPOINTMENT)
+        turn.state.slot_wish = wish
+        return asked
     nearest, bookable = _nearest_with_agenda(turn, where)
     if bookable is None:
         if nearest is None:

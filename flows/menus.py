@@ -9,6 +9,7 @@ from bot.wording import say
 from flows import locate
 from flows.context import Turn
 from flows.messages import Reply
+from flows.state import ConversationState
 from nlu import Intent
 
 # The menu of wording key "menu": its numbers and the intents behind them.
@@ -63,6 +64,13 @@ def invalid_choice(turn: Turn) -> Reply:
     )
 
 
+def _clear_keeping_wish(state: ConversationState) -> None:
+    """Forget the question, not the slot wish given with it ("un rdv jeudi", then the commune)."""
+    wish = state.slot_wish
+    state.clear_question()
+    state.slot_wish = wish
+
+
 def answer_pending(turn: Turn, dispatch: Dispatch) -> Reply | None:
     """Answer the question we asked last ("which commune?", menu...), or None if it isn't one."""
     state = turn.state
@@ -84,19 +92,19 @@ def answer_pending(turn: Turn, dispatch: Dispatch) -> Reply | None:
             return None
         if typed == "" and not locate.mentions_location(turn.understanding):
             return Reply(say("commune.not_found"), key="commune.not_found", expects="location")
-        state.clear_question()
+        _clear_keeping_wish(state)
         return dispatch(turn, pending or Intent.FIND_PLACE)
     if number is None:
         named = turn.understanding.first("commune")
         if state.expects == "commune_choice" and named is not None:
-            state.clear_question()
+            _clear_keeping_wish(state)
             return dispatch(turn, pending or Intent.FIND_PLACE)
         return None
     if not 1 <= number <= len(state.choices):
         return invalid_choice(turn)
     value = state.choices[number - 1]
     expects, asked_day = state.expects, state.pending_date
-    state.clear_question()
+    _clear_keeping_wish(state)
     state.pending_date = asked_day  # "c'est ouvert samedi à Forbach ?" then "1": still Saturday
     if expects == "menu":
         return dispatch(turn, Intent(value))

@@ -102,6 +102,18 @@ def test_a_wish_lists_the_matching_slots(twilio: Twilio) -> None:
     )
 
 
+def test_a_wish_given_before_the_commune_is_kept(twilio: Twilio) -> None:
+    assert "Dans quelle commune" in _text(twilio, "je voudrais un rdv jeudi après-midi")
+    slots = _text(twilio, "Yutz")
+    assert "1 jeudi 26 novembre à 14h\n" in slots, slots
+
+
+def test_a_wish_kept_through_a_postal_code_question(twilio: Twilio) -> None:
+    _text(twilio, "je voudrais un rdv jeudi après-midi")
+    assert "1 Yutz" in _text(twilio, "57970")
+    assert "1 jeudi 26 novembre à 14h\n" in _text(twilio, "1")
+
+
 def test_not_before_an_hour_and_next_week(twilio: Twilio) -> None:
     _text(twilio, "Thionville")
     assert "1 mardi 24 novembre à 10h30" in _text(twilio, "un rdv pas avant 10h")
