@@ -16,6 +16,7 @@ from bot.wording.dates import (
     format_interval,
     format_time,
     join_with_and,
+    spoken_time,
 )
 
 
@@ -91,3 +92,17 @@ def test_lists_join_with_et() -> None:
 @given(st.times())
 def test_any_time_reads_as_hours_then_optional_minutes(moment: time) -> None:
     assert re.fullmatch(r"([0-9]|1[0-9]|2[0-3])h([0-5][0-9])?", format_time(moment))
+
+
+@pytest.mark.parametrize(
+    ("moment", "spoken"),
+    [
+        (time(9), "9 heures"),
+        (time(9, 45), "9 heures 45"),
+        (time(12), "midi"),
+        (time(14, 5), "14 heures 5"),
+        (datetime(2026, 11, 26, 13, 30, tzinfo=UTC), "14 heures 30"),  # Paris wall clock
+    ],
+)
+def test_times_are_spoken_without_abbreviation(moment: time | datetime, spoken: str) -> None:
+    assert spoken_time(moment) == spoken

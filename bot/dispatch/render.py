@@ -18,7 +18,7 @@ from bot.services import places, reminders, waiting_offers
 from bot.services.bookings import appointment_info
 from bot.services.outbox import Outbound
 from bot.wording import say
-from bot.wording.dates import format_day, format_time
+from bot.wording.dates import format_day, format_time, spoken_time
 
 VOICE_LANGUAGE = "fr-FR"
 # Seconds a person called has to press a key (seniors: generous).
@@ -33,9 +33,10 @@ class Rendered:
     deadline: datetime  # after this, the message is pointless (appointment start, offer end)
 
 
-def when(starts_at: datetime) -> str:
-    """ "jeudi 3 décembre à 14h30"."""
-    return say("hours.at", day=format_day(starts_at), time=format_time(starts_at))
+def when(starts_at: datetime, voice: bool = False) -> str:
+    """ "jeudi 3 décembre à 14h30" ("à 14 heures 30" for the voice)."""
+    moment = spoken_time(starts_at) if voice else format_time(starts_at)
+    return say("hours.at", day=format_day(starts_at), time=moment)
 
 
 def _reminder(session: Session, message: Outbound, now: datetime, voice: bool) -> Rendered | None:
@@ -47,7 +48,7 @@ def _reminder(session: Session, message: Outbound, now: datetime, voice: bool) -
     text = say(
         "reminder",
         voice=voice,
-        when=when(appointment.starts_at),
+        when=when(appointment.starts_at, voice),
         place=appointment.place_name,
         address=f"{place.address}, {place.commune}" if place else "",
     )
@@ -60,9 +61,9 @@ def _offer(session: Session, message: Outbound, now: datetime, voice: bool) -> R
         return None
     place = places.get_place(session, offer.place_id)
     values = {
-        "when": when(offer.starts_at),
+        "when": when(offer.starts_at, voice),
         "place": place.name if place else "",
-        "until": format_time(offer.expires_at),
+        "until": spoken_time(offer.expires_at) if voice else format_time(offer.expires_at),
         "title": offer.workshop_title or "",
     }
     key = "offer.slot" if offer.workshop_id is None else "offer.seat"

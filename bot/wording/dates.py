@@ -54,6 +54,15 @@ def format_time(value: TimeLike) -> str:
     return babel_format_time(moment, pattern, locale=LOCALE)
 
 
+def spoken_time(value: TimeLike) -> str:
+    """A time for the voice ("9 heures", "14 heures 30", "midi"): no "h" abbreviation to read."""
+    moment = _paris_time(value)
+    if moment.hour == 12 and moment.minute == 0:
+        return say("dates.noon")
+    hours = say("dates.spoken_hours", hours=moment.hour)
+    return f"{hours} {moment.minute}" if moment.minute else hours
+
+
 def format_interval(start: TimeLike, end: TimeLike) -> str:
     """An interval as "de 14h à 17h"."""
     return say("dates.interval", start=format_time(start), end=format_time(end))
