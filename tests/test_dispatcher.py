@@ -564,14 +564,6 @@ def wait_for(condition: Callable[[], bool], seconds: float = 5) -> bool:
     return True
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "bug: a Twilio timeout (requests.ReadTimeout) is retried without reconciliation; if "
-        "Twilio accepted the message before the timeout, the retry sends it a second time "
-        "(bot/dispatch/dispatcher.py Dispatcher._record / gateway TemporarySendError)"
-    ),
-)
 def test_a_message_twilio_accepted_but_answered_too_late_is_not_sent_twice(
     runtime: Runtime, fake_twilio: FakeTwilio
 ) -> None:
@@ -874,3 +866,40 @@ def test_reminders_caught_in_a_twilio_outage_are_all_sent_once_afterwards(
     assert len(fake_twilio.messages) == 30
     due = [r for r in messages(runtime) if r.due_at == DAY_BEFORE]
     assert {(r.status, r.attempts) for r in due} == {("sent", 2)}
+
+
+def test_a_batch_slower_than_its_lease_stops_sending_and_nothing_is_sent_twice(
+    runtime: Runtime, fake_twilio: FakeTwilio
+) -> None:
+    """A throttled dispatcher stops at half its lease; the successor reconciles the rest."""
+    phones = many_due_reminders(runtime, 10)
+    slow_gw, quick_gw = make_gateway(fake_twilio), make_gateway(fake_twilio)
+    # 4 messages a second with a 1-second lease: at most half the lease is used for sending.
+    slow = Dispatcher(
+        runtime.sessions,
+        slow_gw,
+        worker="slow",
+        batch=10,
+        threads=1,
+        rate=4,
+        lease=timedelta(seconds=1),
+        max_batches=1,
+    )
+    quick = Dispatcher(runtime.sessions, quick_gw, worker="quick", batch=10)
+    try:
+        clock.freeze(DAY_BEFORE)
+        first = slow.run_once(DAY_BEFORE)
+        assert 1 <= first.sent < 10  # it stopped before the end of the batch
+        assert len(fake_twilio.messages) == first.sent
+        # After the lease, the rest is reconciled (not at Twilio) and sent once.
+        later = DAY_BEFORE + timedelta(seconds=2)
+        clock.freeze(later)
+        second = quick.run_once(later)
+        assert second.reconciled == 10 - first.sent
+        assert second.sent == 10 - first.sent
+    finally:
+        for item in (slow, quick, slow_gw, quick_gw):
+            item.close()
+    created = fake_twilio.messages
+    assert sorted(m.to for m in created) == sorted(phones)
+    assert Counter(m.to for m in created).most_common(1)[0][1] == 1

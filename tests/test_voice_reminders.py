@@ -177,7 +177,12 @@ def test_a_resident_with_a_landline_is_called_with_the_reminder_in_french(
     said = [s.text or "" for s in root.iter("Say")]
     assert all(s.get("language") == "fr-FR" for s in root.iter("Say"))
     assert said[0].startswith("Bonjour, ici Relais. Vous avez rendez-vous le jeudi 26 novembre")
-    assert "11h15" in said[0] and "THI'PI" in said[0] and "12 rue du Cygne" in said[0]
+    assert (
+        "à 11 heures 15" in said[0]
+        and "11h" not in said[0]
+        and "THI'PI" in said[0]
+        and "12 rue du Cygne" in said[0]
+    )
     assert "tapez 1" in said[0] and "tapez 2" in said[0] and "tapez 3" in said[0]
     row = reminders_of(runtime, appointment_id)[0]
     assert (row.status, row.provider_sid) == ("sent", call.sid)

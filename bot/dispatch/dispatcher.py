@@ -19,7 +19,7 @@ import time as monotonic_time
 import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Protocol
 
@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot import clock
 from bot.database import transaction
-from bot.dispatch.render import call_twiml, render_text
+from bot.dispatch.render import Rendered, call_twiml, render_batch
 from bot.privacy import mask_phone
 from bot.services import outbox, quiet_hours, waiting_offers
 from bot.services.conversations import opt_out_phone
@@ -37,6 +37,7 @@ from bot.services.gateway import (
     SendError,
     SentSms,
     TemporarySendError,
+    UncertainSendError,
 )
 
 log = logging.getLogger(__name__)
@@ -103,10 +104,16 @@ class Throttle:
             monotonic_time.sleep(start - now)
 
 
+# The share of a lease a dispatcher uses for sending; the rest is a margin for slow answers.
+LEASE_USABLE = 0.5
+
+
 @dataclass(frozen=True)
 class _Job:
     message: outbox.Outbound
     content: str  # SMS body, or TwiML for a call
+    body: str  # the text, stored for reconciliation
+    send_until: float = float("inf")  # monotonic time after which the lease may be gone
 
 
 @dataclass(frozen=True)
@@ -115,6 +122,7 @@ class _Result:
     sent: SentSms | None = None
     error: SendError | None = None
     seconds: float = 0.0
+    lease_lost: bool = False  # not sent: too late in the lease, left to reconciliation
 
 
 def default_worker_id() -> str:
@@ -172,19 +180,40 @@ class Dispatcher:
                 report.add(self._send(jobs, now))
         return report
 
+    def _lease(self, now: datetime) -> timedelta:
+        """The lease from `now`, counted from the real clock when `now` is in the past.
+
+        `relais reminders run-once --now <earlier>` must not hand out leases that other
+        dispatchers, running on the real clock, already see as expired.
+        """
+        return self.lease + max(timedelta(0), self._now() - now)
+
     def _claim(self, now: datetime) -> tuple[list[_Job], DispatchReport]:
         """Claim a batch and decide, per message, to send it, postpone it or drop it."""
         report = DispatchReport()
         jobs: list[_Job] = []
+        # Sends must stop well before the lease ends: after it, a successor may reconcile
+        # (and resend) what this dispatcher has not sent yet.
+        send_until = monotonic_time.monotonic() + self.lease.total_seconds() * LEASE_USABLE
         with transaction(self.sessions) as session:
-            for message in outbox.claim_due(session, now, self.worker, self.batch, self.lease):
-                job = self._prepare(session, message, now, report)
+            claimed = outbox.claim_due(session, now, self.worker, self.batch, self._lease(now))
+            rendered = render_batch(session, claimed, now)
+            bodies: dict[int, str] = {}
+            for message in claimed:
+                job = self._prepare(session, message, rendered[message.id], now, report)
                 if job is not None:
-                    jobs.append(job)
+                    bodies[message.id] = job.body
+                    jobs.append(replace(job, send_until=send_until))
+            outbox.set_bodies(session, bodies)
         return jobs, report
 
     def _prepare(
-        self, session: Session, message: outbox.Outbound, now: datetime, report: DispatchReport
+        self,
+        session: Session,
+        message: outbox.Outbound,
+        rendered: Rendered | None,
+        now: datetime,
+        report: DispatchReport,
     ) -> _Job | None:
         if message.opted_out:
             outbox.record_failed(
@@ -192,7 +221,6 @@ class Dispatcher:
             )
             report.cancelled += 1
             return None
-        rendered = render_text(session, message, now)
         if rendered is None or (message.expires_at is not None and message.expires_at <= now):
             outbox.record_failed(
                 session, message.id, self.worker, now, "no longer needed", status=outbox.CANCELLED
@@ -208,10 +236,9 @@ class Dispatcher:
             report.postponed += 1
             return None
         content = rendered.content
-        outbox.set_body(session, message.id, content)
         if message.channel == outbox.VOICE:
             content = call_twiml(message, content, self.public_url)
-        return _Job(message, content)
+        return _Job(message, content, rendered.content)
 
     def _status_callback(self, message_id: int) -> str | None:
         if not self.public_url:
@@ -221,6 +248,8 @@ class Dispatcher:
     def _send_one(self, job: _Job) -> _Result:
         self.throttle.wait()
         message = job.message
+        if monotonic_time.monotonic() > job.send_until:
+            return _Result(message.id, lease_lost=True)
         callback = self._status_callback(message.id)
         started = monotonic_time.perf_counter()
         try:
@@ -241,29 +270,29 @@ class Dispatcher:
     def _send(self, jobs: list[_Job], now: datetime | None) -> DispatchReport:
         results = list(self._pool.map(self._send_one, jobs))
         by_id = {job.message.id: job.message for job in jobs}
-        report = DispatchReport(latencies=[r.seconds for r in results])
+        report = DispatchReport(latencies=[r.seconds for r in results if not r.lease_lost])
         at = now or self._now()
+        accepted = [(r.message_id, r.sent.sid, r.sent.status) for r in results if r.sent]
         with transaction(self.sessions) as session:
+            report.sent += outbox.record_sent_many(session, self.worker, accepted, at)
             for result in results:
-                self._record(session, by_id[result.message_id], result, at, report)
+                if result.error is not None:
+                    self._record_error(session, by_id[result.message_id], result.error, at, report)
         return report
 
-    def _record(
+    def _record_error(
         self,
         session: Session,
         message: outbox.Outbound,
-        result: _Result,
+        error: SendError,
         now: datetime,
         report: DispatchReport,
     ) -> None:
-        if result.sent is not None:
-            if outbox.record_sent(
-                session, message.id, self.worker, result.sent.sid, result.sent.status, now
-            ):
-                report.sent += 1
+        if isinstance(error, UncertainSendError):
+            # Twilio may have it: the next pass asks Twilio before sending again.
+            outbox.release_uncertain(session, message.id, self.worker, now, str(error))
+            report.retried += 1
             return
-        error = result.error
-        assert error is not None
         if isinstance(error, RecipientOptedOut):
             opt_out_phone(session, message.phone, now)
         if isinstance(error, PermanentSendError) or message.attempts >= MAX_ATTEMPTS:
@@ -284,7 +313,7 @@ class Dispatcher:
         """Settle messages whose lease ran out: sent if Twilio has them, else sent again."""
         report = DispatchReport()
         with transaction(self.sessions) as session:
-            stale = outbox.claim_stale(session, now, self.worker, self.batch, self.lease)
+            stale = outbox.claim_stale(session, now, self.worker, self.batch, self._lease(now))
         for message in stale:
             sid = message.provider_sid
             try:

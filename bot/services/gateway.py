@@ -54,6 +54,11 @@ class TemporarySendError(SendError):
     """Rate limit, Twilio outage, timeout or network error: the caller may retry later."""
 
 
+class UncertainSendError(TemporarySendError):
+    """No usable answer after the request went out (read timeout, garbled answer): Twilio may
+    have accepted the message, so ask Twilio (find_sent) before sending it again."""
+
+
 @dataclass(frozen=True)
 class SentSms:
     """What Twilio answered for an accepted message."""
@@ -200,15 +205,18 @@ def _request(what: str, masked_to: str, create: Callable[[], Any]) -> Any:
         # Twilio's message may quote the number ("The 'To' number +33... is not valid"):
         # it is masked, and the original exception is not chained, so no traceback shows it.
         raise _rest_error(exc, masked_to) from None
+    except requests.ConnectTimeout as exc:
+        log.warning("%s to %s: cannot connect to Twilio in time", what, masked_to)
+        raise TemporarySendError("could not connect to Twilio in time") from exc
     except requests.Timeout as exc:
         log.warning("%s to %s: Twilio timed out", what, masked_to)
-        raise TemporarySendError("Twilio did not answer in time") from exc
+        raise UncertainSendError("Twilio did not answer in time") from exc
     except requests.RequestException as exc:
         log.warning("%s to %s: network error %s", what, masked_to, type(exc).__name__)
         raise TemporarySendError(f"cannot reach Twilio ({type(exc).__name__})") from exc
     except TwilioException as exc:  # e.g. an unparsable answer
         log.warning("%s to %s: unexpected Twilio answer", what, masked_to)
-        raise TemporarySendError(f"unexpected Twilio answer: {mask_phones_in(str(exc))}") from None
+        raise UncertainSendError(f"unexpected Twilio answer: {mask_phones_in(str(exc))}") from None
 
 
 def _rest_error(exc: TwilioRestException, masked_to: str) -> SendError:

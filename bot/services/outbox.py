@@ -227,11 +227,70 @@ def uncount_attempt(session: Session, message_id: int) -> None:
     )
 
 
+def set_bodies(session: Session, bodies: dict[int, str]) -> None:
+    """Store the texts about to be sent (rendered at claim time), for reconciliation and audit."""
+    if bodies:
+        session.execute(
+            update(OutboundMessage),
+            [{"id": message_id, "body": body} for message_id, body in bodies.items()],
+        )
+
+
 def set_body(session: Session, message_id: int, body: str) -> None:
-    """Store the text about to be sent (rendered at claim time), for reconciliation and audit."""
-    session.execute(
-        update(OutboundMessage).where(OutboundMessage.id == message_id).values(body=body)
+    """Store one message's text (see set_bodies)."""
+    set_bodies(session, {message_id: body})
+
+
+def record_sent_many(
+    session: Session, worker: str, sent: list[tuple[int, str, str]], now: datetime
+) -> int:
+    """Twilio accepted these (id, SID, status): one read and one write for a whole batch.
+
+    Only rows this worker still holds are recorded (a lease taken over is the successor's).
+    """
+    if not sent:
+        return 0
+    held = set(
+        session.scalars(
+            select(OutboundMessage.id).where(
+                OutboundMessage.id.in_([message_id for message_id, _, _ in sent]),
+                OutboundMessage.status == SENDING,
+                OutboundMessage.claimed_by == worker,
+            )
+        )
     )
+    rows = [
+        {
+            "id": message_id,
+            "status": SENT,
+            "provider_sid": sid,
+            "provider_status": status[:20],
+            "sent_at": now,
+            "lease_until": None,
+            "error": None,
+            "error_code": None,
+            "updated_at": now,
+        }
+        for message_id, sid, status in sent
+        if message_id in held
+    ]
+    if rows:
+        session.execute(update(OutboundMessage), rows)
+    return len(rows)
+
+
+def release_uncertain(
+    session: Session, message_id: int, worker: str, now: datetime, error: str
+) -> bool:
+    """Twilio may have taken the message (timeout): leave it to reconciliation, never resend blind.
+
+    The row stays "sending" with its lease ended, so the next pass asks Twilio before sending.
+    """
+    row = _mine(session, message_id, worker)
+    if row is None:
+        return False
+    row.lease_until, row.error, row.updated_at = now, error[:300], now
+    return True
 
 
 def record_sent(
