@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session
 
-from bot.services import bookings, outbox, reminders, waiting_offers
+from bot.services import bookings, reminders, sent_messages, waiting_offers
 from bot.services import places as place_service
 from bot.services.bookings import AppointmentInfo
 from bot.services.waiting_offers import OfferInfo, OfferNotOpen
@@ -54,7 +54,7 @@ def answer_prompt(turn: Turn) -> Reply | None:
     """The answer to our last reminder or offer, or None if the message is about something else."""
     if turn.resident_id is None:
         return None
-    prompt = outbox.last_prompt(turn.session, turn.resident_id, turn.now, ANSWER_WINDOW)
+    prompt = sent_messages.last_prompt(turn.session, turn.resident_id, turn.now, ANSWER_WINDOW)
     if prompt is None:
         return None
     asked = turn.state.asked_at
@@ -67,14 +67,16 @@ def answer_prompt(turn: Turn) -> Reply | None:
         yes = not no and (appointments.says_yes(turn) or bool(_OFFER_YES.match(text)))
         if not (yes or no):
             return None
-        outbox.mark_answered(turn.session, prompt.id, ACCEPTED if yes else DECLINED, turn.now)
+        sent_messages.mark_answered(
+            turn.session, prompt.id, ACCEPTED if yes else DECLINED, turn.now
+        )
         return _answer_offer(turn.session, prompt.offer_id, turn.resident_id, yes, turn.now)
     if prompt.kind != reminders.REMINDER:
         return None
     answer = _reminder_answer(turn, text)
     if answer is None:
         return None
-    outbox.mark_answered(turn.session, prompt.id, answer, turn.now)
+    sent_messages.mark_answered(turn.session, prompt.id, answer, turn.now)
     appointment = _booked(turn.session, prompt.appointment_id, turn.now)
     if appointment is None:
         return Reply(say("reminder.gone"), key="reminder.gone")
@@ -149,21 +151,21 @@ def _accepted(session: Session, offer: OfferInfo, voice: bool) -> Reply:
 
 def answer_keypad(session: Session, message_id: int, digits: str, now: datetime) -> Reply:
     """A key pressed during a reminder or offer call: 1 yes, 2 no/cancel, 3 a person."""
-    prompt = outbox.prompt_by_id(session, message_id)
+    prompt = sent_messages.prompt_by_id(session, message_id)
     if prompt is None:
         return Reply(say("reminder.gone", voice=True), key="reminder.gone", end=True)
     key = digits.strip()[:1]
     if prompt.kind == waiting_offers.WAITING_OFFER and prompt.offer_id is not None:
         if key not in {"1", "2"}:
             return Reply(say("reminder.voice_repeat"), key="reminder.voice_repeat")
-        outbox.mark_answered(session, prompt.id, ACCEPTED if key == "1" else DECLINED, now)
+        sent_messages.mark_answered(session, prompt.id, ACCEPTED if key == "1" else DECLINED, now)
         reply = _answer_offer(session, prompt.offer_id, prompt.resident_id, key == "1", now, True)
         return Reply(reply.text, key=reply.key, end=True)
     appointment = _booked(session, prompt.appointment_id, now)
     if appointment is None:
         return Reply(say("reminder.gone", voice=True), key="reminder.gone", end=True)
     if key == "3":
-        outbox.mark_answered(session, prompt.id, "person", now)
+        sent_messages.mark_answered(session, prompt.id, "person", now)
         place = place_service.get_place(session, appointment.place_id)
         if place is None or not place.phone_e164:
             text = say("reminder.transfer_none", voice=True, place=appointment.place_name)
@@ -173,6 +175,6 @@ def answer_keypad(session: Session, message_id: int, digits: str, now: datetime)
     if key not in {"1", "2"}:
         return Reply(say("reminder.voice_repeat"), key="reminder.voice_repeat")
     answer = CONFIRMED if key == "1" else CANCELLED
-    outbox.mark_answered(session, prompt.id, answer, now)
+    sent_messages.mark_answered(session, prompt.id, answer, now)
     reply = _answer_reminder(session, appointment, answer, now, voice=True)
     return Reply(reply.text, key=reply.key, end=True)

@@ -14,7 +14,7 @@ from twilio.request_validator import RequestValidator
 
 from bot.database import transaction
 from bot.runtime import runtime_of
-from bot.services.outbox import sent_to
+from bot.services.sent_messages import sent_to
 
 blueprint = Blueprint("simulator", __name__, template_folder="templates")
 
