@@ -104,10 +104,11 @@ def cancel(turn: Turn) -> Reply:
         return Reply(say("cancel.none"), key="cancel.none")
     if len(upcoming) > 1:
         return _which(turn, upcoming, Intent.CANCEL_APPOINTMENT)
-    return _confirm_cancel(turn, upcoming[0])
+    return confirm_cancel(turn, upcoming[0])
 
 
-def _confirm_cancel(turn: Turn, appointment: AppointmentInfo) -> Reply:
+def confirm_cancel(turn: Turn, appointment: AppointmentInfo) -> Reply:
+    """Ask OUI before cancelling that appointment."""
     turn.state.ask(CANCEL_CONFIRM, turn.now, pending_intent=Intent.CANCEL_APPOINTMENT.value)
     turn.state.appointment_id = appointment.id
     text = say(
@@ -202,7 +203,7 @@ def _answer_appointment_choice(turn: Turn) -> Reply | None:
     if appointment is None:
         return Reply(say("appointments.gone"), key="appointments.gone")
     if intent == Intent.CANCEL_APPOINTMENT.value:
-        return _confirm_cancel(turn, appointment)
+        return confirm_cancel(turn, appointment)
     return offer_move(turn, appointment, wish)
 
 

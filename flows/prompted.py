@@ -31,14 +31,26 @@ _CONFIRM = re.compile(
     r"|je viendrai|je viens|present|presente|j y serai|bien recu|merci)\b"
 )
 _CANCEL = re.compile(
-    r"\b(annuler|annule|annulez|je peux plus|je ne peux plus|je ne peux pas|je peux pas"
-    r"|je pourrai pas|je ne pourrai pas|je ne viendrai pas|je viendrai pas|empeche)\b"
+    r"\b(annuler|annule|annulez|annulation|je peux plus|je ne peux plus|je ne peux pas"
+    r"|je peux pas|je pourrai pas|je ne pourrai pas|je ne viendrai pas|je viendrai pas"
+    r"|empeche|desiste|je viens pas|je ne viens pas|j y serai pas|je n y serai pas"
+    r"|je serai pas la|je ne serai pas la|je confirme pas|je ne confirme pas)\b"
 )
+# ANNULER as the reminder asked, maybe with a polite word: acted on at once. Any other way of
+# saying it ("je ne pourrai pas venir") is confirmed first, as a cancellation is not undone.
+_CANCEL_NOW = re.compile(
+    r"^(annuler|annule|annulez|annulation)"
+    r"( (svp|stp|s il vous plait|merci|le rdv|mon rdv|le rendez vous|mon rendez vous))*$"
+)
+# "je viens pas", "j'y serai pas", "merci mais non": a confirmation phrase, negated.
+_NEGATION = re.compile(r"\b(pas|plus|jamais|non|ne|n)\b")
+_NOT_A_NEGATION = re.compile(r"\bpas de (souci|soucis|probleme|problemes)\b")
 _MOVE = re.compile(r"\b(decaler|decalez|decale|changer|reporter|deplacer|un autre jour)\b")
 _OFFER_YES = re.compile(r"^(oui|ok|okay|d accord|je prends|je le prends|je la prends|volontiers)\b")
 _NO = re.compile(r"^(non|non merci|pas interesse|ca ne m arrange pas)\b")
 
 CONFIRMED, CANCELLED, MOVING, ACCEPTED, DECLINED = "confirmed", "cancelled", "move", "yes", "no"
+ASK_CANCEL, UNCLEAR = "cancel?", "unclear"
 
 
 def _booked(session: Session, appointment_id: int | None, now: datetime) -> AppointmentInfo | None:
@@ -63,7 +75,10 @@ def answer_prompt(turn: Turn) -> Reply | None:
     text = words(turn.text)
     if prompt.kind == waiting_offers.WAITING_OFFER and prompt.offer_id is not None:
         # Only a real yes takes the slot: a polite "merci" does not book anything.
-        no = bool(_NO.match(text)) or turn.understanding.intent == Intent.DENY
+        no = (
+            bool(_NO.match(text) or _CANCEL.search(text))
+            or turn.understanding.intent == Intent.DENY
+        )
         yes = not no and (appointments.says_yes(turn) or bool(_OFFER_YES.match(text)))
         if not (yes or no):
             return None
@@ -76,13 +91,20 @@ def answer_prompt(turn: Turn) -> Reply | None:
     answer = _reminder_answer(turn, text)
     if answer is None:
         return None
-    sent_messages.mark_answered(turn.session, prompt.id, answer, turn.now)
     appointment = _booked(turn.session, prompt.appointment_id, turn.now)
     if appointment is None:
+        sent_messages.mark_answered(turn.session, prompt.id, answer, turn.now)
         return Reply(say("reminder.gone"), key="reminder.gone")
+    if answer == UNCLEAR:
+        # Left unanswered: the next OUI, ANNULER or DECALER is read against this reminder.
+        text = say("reminder.which", when=booking.when(appointment.starts_at))
+        return Reply(text, key="reminder.which")
+    sent_messages.mark_answered(turn.session, prompt.id, answer, turn.now)
+    turn.state.clear_question()
     if answer == MOVING:
-        turn.state.clear_question()
         return appointments.offer_move(turn, appointment, booking.wish_in(turn.understanding))
+    if answer == ASK_CANCEL:
+        return appointments.confirm_cancel(turn, appointment)
     return _answer_reminder(turn.session, appointment, answer, turn.now)
 
 
@@ -93,9 +115,19 @@ def _reminder_answer(turn: Turn, text: str) -> str | None:
     """
     if _MOVE.search(text):
         return MOVING
-    if _CANCEL.search(text):
+    if _CANCEL_NOW.match(text):
         return CANCELLED
-    if _CONFIRM.match(text) or appointments.says_yes(turn):
+    # What is left once the ways of saying "I can't come" are taken out: "je viens pas" is no
+    # "je viens", but "oui je viendrai mais je ne peux pas rester" still holds a "oui".
+    rest = _CANCEL.sub(" ", text).strip()
+    negated = bool(_NEGATION.search(_NOT_A_NEGATION.sub(" ", rest)))
+    confirms = bool(_CONFIRM.match(rest)) or (rest == text and appointments.says_yes(turn))
+    cancels = rest != text or (confirms and negated)
+    if confirms and cancels and not _NO.match(text):
+        return UNCLEAR  # "oui je viendrai mais je ne peux pas rester" : ask again, plainly
+    if cancels:
+        return ASK_CANCEL
+    if confirms:
         return CONFIRMED
     understanding = turn.understanding
     if understanding.confidence < CONFIDENCE_THRESHOLD:
@@ -103,7 +135,7 @@ def _reminder_answer(turn: Turn, text: str) -> str | None:
     if understanding.intent == Intent.RESCHEDULE_APPOINTMENT:
         return MOVING
     if understanding.intent == Intent.CANCEL_APPOINTMENT:
-        return CANCELLED
+        return ASK_CANCEL
     return None
 
 
@@ -157,7 +189,7 @@ def answer_keypad(session: Session, message_id: int, digits: str, now: datetime)
     key = digits.strip()[:1]
     if prompt.kind == waiting_offers.WAITING_OFFER and prompt.offer_id is not None:
         if key not in {"1", "2"}:
-            return Reply(say("reminder.voice_repeat"), key="reminder.voice_repeat")
+            return Reply(say("offer.voice_repeat"), key="offer.voice_repeat")
         sent_messages.mark_answered(session, prompt.id, ACCEPTED if key == "1" else DECLINED, now)
         reply = _answer_offer(session, prompt.offer_id, prompt.resident_id, key == "1", now, True)
         return Reply(reply.text, key=reply.key, end=True)

@@ -315,21 +315,46 @@ def test_reminder_of_an_appointment_cancelled_after_scheduling_is_not_sent(
     assert [r.status for r in messages(runtime, appointment)] == ["cancelled", "cancelled"]
 
 
-def test_reminder_claimed_when_its_appointment_is_cancelled_is_cancelled_after_the_lease(
+def test_reminder_being_sent_when_its_appointment_is_cancelled_is_cancelled_at_once(
     runtime: Runtime, dispatcher: Dispatcher, fake_twilio: FakeTwilio
 ) -> None:
-    """A dispatcher died holding the reminder (not yet sent); meanwhile the resident cancelled."""
+    """A dispatcher holds the reminder (claimed, not sent yet); meanwhile the resident cancels."""
     appointment = book(runtime, ALICE)
     with transaction(runtime.sessions) as session:
         [claimed] = outbox.claim_due(session, DAY_BEFORE, "dead-worker", 10, LEASE)
     with transaction(runtime.sessions) as session:
         cancel_appointment(session, appointment, resident(runtime, ALICE), DAY_BEFORE)
-    assert message(runtime, claimed.id).status == "sending"  # not pending: not cancelled here
+    assert message(runtime, claimed.id).status == "cancelled"
 
     report = run_at(dispatcher, DAY_BEFORE + LEASE + timedelta(seconds=1))
 
-    assert (report.reconciled, report.sent, report.cancelled) == (1, 0, 1)
-    assert message(runtime, claimed.id).status == "cancelled"
+    assert (report.reconciled, report.sent) == (0, 0)
+    assert fake_twilio.messages == []
+
+
+def test_a_cancellation_between_claim_and_send_stops_the_reminder(
+    runtime: Runtime, fake_twilio: FakeTwilio
+) -> None:
+    """The dispatcher checks again just before sending (the claim committed a moment before)."""
+    appointment = book(runtime, ALICE)
+    gw = make_gateway(fake_twilio)
+    d = make_dispatcher(runtime, gw, "checks-before-sending")
+    original = d._claim
+
+    def claim_then_cancel(now: datetime):  # type: ignore[no-untyped-def]
+        jobs, report = original(now)
+        if jobs:
+            with transaction(runtime.sessions) as session:
+                cancel_appointment(session, appointment, resident(runtime, ALICE), now)
+        return jobs, report
+
+    d._claim = claim_then_cancel  # type: ignore[method-assign]
+    try:
+        report = run_at(d, DAY_BEFORE)
+    finally:
+        d.close()
+        gw.close()
+    assert (report.sent, report.cancelled) == (0, 1)
     assert fake_twilio.messages == []
 
 

@@ -172,7 +172,7 @@ def test_yes_to_a_reminder_confirms_the_appointment(
     assert later.status == "pending"  # the morning reminder still goes
 
 
-@pytest.mark.parametrize("answer", ["ANNULER", "je peux plus venir"])
+@pytest.mark.parametrize("answer", ["ANNULER", "annuler svp"])
 def test_cancelling_in_answer_to_a_reminder_frees_the_slot_and_drops_the_next_reminder(
     phone: Phone, runtime: Runtime, frozen: Clock, answer: str
 ) -> None:
@@ -190,6 +190,49 @@ def test_cancelling_in_answer_to_a_reminder_frees_the_slot_and_drops_the_next_re
     assert later.status == "cancelled"
     key, _ = phone.send("c'est quand mon rdv ?")
     assert key == "appointments.none"
+
+
+@pytest.mark.parametrize(
+    "answer", ["je peux plus venir", "je viens pas", "j'y serai pas", "je ne pourrai pas venir"]
+)
+def test_saying_one_cannot_come_asks_before_cancelling(
+    phone: Phone, runtime: Runtime, frozen: Clock, answer: str
+) -> None:
+    _reminded_on_wednesday(phone, runtime, frozen)
+    key, question = phone.send(answer)
+    assert key == "cancel.confirm"
+    assert "Répondez OUI pour annuler votre rendez-vous du jeudi 26 novembre à 9h" in question
+    assert _appointments(runtime)[0].status == "booked"
+    key, _ = phone.send("oui")
+    assert key == "cancel.done"
+    assert _appointments(runtime)[0].status == "cancelled"
+
+
+@pytest.mark.parametrize(
+    "answer",
+    ["oui je viendrai mais je ne peux pas rester longtemps", "merci mais non"],
+)
+def test_a_mixed_answer_to_a_reminder_asks_again_plainly(
+    phone: Phone, runtime: Runtime, frozen: Clock, answer: str
+) -> None:
+    appointment = _reminded_on_wednesday(phone, runtime, frozen)
+    key, reply = phone.send(answer)
+    assert key == "reminder.which"
+    assert reply == gsm(
+        "Pour votre rendez-vous du jeudi 26 novembre à 9h : répondez OUI si vous venez, "
+        "ANNULER si vous ne pouvez pas venir, DECALER pour changer."
+    )
+    assert _appointments(runtime)[0].confirmed_at is None
+    key, _ = phone.send("OUI")  # still read against the reminder
+    assert key == "reminder.confirmed"
+    sent, _later = _reminders(runtime, appointment.id)
+    assert sent.answer == "confirmed"
+
+
+def test_ok_pas_de_souci_confirms(phone: Phone, runtime: Runtime, frozen: Clock) -> None:
+    _reminded_on_wednesday(phone, runtime, frozen)
+    key, _ = phone.send("ok pas de souci")
+    assert key == "reminder.confirmed"
 
 
 def test_decaler_lists_other_slots_and_a_number_moves_the_appointment(

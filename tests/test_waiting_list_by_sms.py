@@ -317,6 +317,38 @@ def test_non_with_nobody_else_waiting_frees_the_slot(
     assert _dispatch(runtime, at(10, 20)).sent == 0
 
 
+def test_a_polite_merci_does_not_take_the_offered_slot(
+    phones: Phones, runtime: Runtime, frozen: Clock
+) -> None:
+    _a_waits_and_b_cancels(phones, runtime, frozen)
+    key, _ = phones.send(A, "merci")
+    assert key != "offer.accepted_slot"
+    assert _slot_holders(runtime)[-1] == (A, "held")  # still offered, still A's to take
+    assert phones.send(A, "oui")[0] == "offer.accepted_slot"
+
+
+def test_saying_one_cannot_to_an_offer_declines_it(
+    phones: Phones, runtime: Runtime, frozen: Clock
+) -> None:
+    _a_waits_and_b_cancels(phones, runtime, frozen)
+    assert phones.send(A, "je ne peux pas ce jour-là")[0] == "offer.declined"
+    assert _slot_holders(runtime) == [(B, "cancelled"), (A, "cancelled")]
+
+
+def test_a_slot_freed_in_the_evening_is_offered_the_next_morning(
+    phones: Phones, runtime: Runtime, frozen: Clock
+) -> None:
+    _fill_thursday(runtime)
+    _join_thursday_waiting_list(phones, A)
+    frozen.set("2026-11-23T21:00:00+01:00")
+    phones.send(B, "annulez mon rendez-vous")
+    assert phones.send(B, "oui")[0] == "cancel.done"
+    assert _dispatch(runtime, at(21, 5)).sent == 0  # nobody is texted at night
+    (offer,) = _offers(runtime, A)
+    assert offer.expires_at == datetime(2026, 11, 24, 11, 30, tzinfo=PARIS)
+    assert _dispatch(runtime, datetime(2026, 11, 24, 8, 30, tzinfo=PARIS)).sent == 1
+
+
 def test_an_unanswered_offer_expires_and_goes_to_the_next_in_line(
     phones: Phones, runtime: Runtime, frozen: Clock
 ) -> None:

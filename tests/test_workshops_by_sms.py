@@ -173,7 +173,8 @@ def test_a_registered_resident_leaves_the_workshop_by_sms(twilio: Twilio, runtim
     assert question.endswith("du jeudi 26 novembre à 14h.")
     done = _text(twilio, "oui")
     assert done == gsm(
-        "Votre inscription à l'atelier du jeudi 26 novembre à 14h est annulée. Merci d'avoir prévenu."
+        "Votre inscription à l'atelier du jeudi 26 novembre à 14h est annulée. "
+        "Merci d'avoir prévenu."
     )
     assert _registered(runtime) == []
 

@@ -40,7 +40,13 @@ def keypad_reply_twiml(reply: Reply, action_url: str) -> str:
         gather = Gather(input="dtmf", num_digits=1, timeout=8, action=action_url, method="POST")
         gather.say(reply.text, language=LANGUAGE)
         response.append(gather)
-        response.say(say("reminder.voice_no_answer"), language=LANGUAGE)
+        # An offer left unanswered goes to someone else; a reminder's appointment is kept.
+        goodbye = (
+            "offer.voice_no_answer"
+            if reply.key.startswith("offer.")
+            else "reminder.voice_no_answer"
+        )
+        response.say(say(goodbye), language=LANGUAGE)
     return str(response)
 
 

@@ -168,8 +168,7 @@ class Dispatcher:
         """Send everything due at `now` (default: the clock); return what happened."""
         at = now or self._now()
         report = DispatchReport()
-        with transaction(self.sessions) as session:
-            report.expired_offers = waiting_offers.expire_offers(session, at)
+        report.expired_offers = self.expire_offers(at)
         report.add(self.reconcile(at))
         for _ in range(self.max_batches):
             jobs, prepared = self._claim(now or self._now())
@@ -179,6 +178,22 @@ class Dispatcher:
             if jobs:
                 report.add(self._send(jobs, now))
         return report
+
+    def expire_offers(self, now: datetime) -> int:
+        """Close unanswered waiting-list offers, one transaction each; a failure is logged and
+        never stops the reminders of this pass."""
+        with transaction(self.sessions) as session:
+            due = waiting_offers.expired_offer_ids(session, now)
+        expired = 0
+        for offer_id in due:
+            try:
+                with transaction(self.sessions) as session:
+                    expired += waiting_offers.expire_offer(session, offer_id, now)
+            except Exception:
+                log.exception(
+                    "expiring waiting-list offer %s failed; next pass tries again", offer_id
+                )
+        return expired
 
     def _lease(self, now: datetime) -> timedelta:
         """The lease from `now`, counted from the real clock when `now` is in the past.
@@ -227,7 +242,17 @@ class Dispatcher:
             )
             report.cancelled += 1
             return None
-        allowed = quiet_hours.send_time(now, deadline=rendered.deadline)
+        if message.kind == waiting_offers.WAITING_OFFER:
+            # An offer is never worth waking someone: wait for the morning, or let it go.
+            allowed = quiet_hours.next_allowed(now)
+            if allowed >= rendered.deadline:
+                outbox.record_failed(
+                    session, message.id, self.worker, now, "quiet hours", status=outbox.CANCELLED
+                )
+                report.cancelled += 1
+                return None
+        else:
+            allowed = quiet_hours.send_time(now, deadline=rendered.deadline)
         if allowed > now:
             # Quiet hours (a retry or a late pass landed at night): wait for the morning. Not an
             # attempt, so it does not count towards giving up.
@@ -268,9 +293,16 @@ class Dispatcher:
         return _Result(message.id, sent=sent, seconds=monotonic_time.perf_counter() - started)
 
     def _send(self, jobs: list[_Job], now: datetime | None) -> DispatchReport:
+        # A cancellation may have come between the claim and now: send only what is still ours.
+        with transaction(self.sessions) as session:
+            held = set(outbox.still_held(session, self.worker, [j.message.id for j in jobs]))
+        dropped = len(jobs) - len(held)
+        jobs = [job for job in jobs if job.message.id in held]
         results = list(self._pool.map(self._send_one, jobs))
         by_id = {job.message.id: job.message for job in jobs}
-        report = DispatchReport(latencies=[r.seconds for r in results if not r.lease_lost])
+        report = DispatchReport(
+            latencies=[r.seconds for r in results if not r.lease_lost], cancelled=dropped
+        )
         at = now or self._now()
         accepted = [(r.message_id, r.sent.sid, r.sent.status) for r in results if r.sent]
         with transaction(self.sessions) as session:
@@ -330,8 +362,20 @@ class Dispatcher:
             with transaction(self.sessions) as session:
                 if sid is not None:
                     outbox.record_sent(session, message.id, self.worker, sid, "reconciled", now)
-                else:
+                elif not message.uncertain:
+                    # The dispatcher died or ran out of lease before sending: send it now.
                     outbox.record_retry(session, message.id, self.worker, now, now, "lease expired")
                     outbox.uncount_attempt(session, message.id)
+                elif message.attempts >= MAX_ATTEMPTS:
+                    outbox.record_failed(
+                        session, message.id, self.worker, now, "gave up: Twilio kept timing out"
+                    )
+                else:
+                    # Not at Twilio after a timeout or a crash: a failed attempt, with back-off,
+                    # so a Twilio that keeps timing out is not called again every pass.
+                    retry_at = now + BACKOFF[min(message.attempts, len(BACKOFF)) - 1]
+                    outbox.record_retry(
+                        session, message.id, self.worker, now, retry_at, "not found at Twilio"
+                    )
             report.reconciled += 1
         return report

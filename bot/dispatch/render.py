@@ -125,5 +125,8 @@ def keypad_twiml(spoken: str, action_url: str, repeat: str, goodbye: str) -> str
 def call_twiml(message: Outbound, spoken: str, public_url: str) -> str:
     """The TwiML of a reminder or offer call; keys are answered at /twilio/voice/reminder."""
     action = f"{public_url}/twilio/voice/reminder?outbound={message.id}"
-    repeat = say("reminder.voice_repeat") if message.kind == reminders.REMINDER else spoken
-    return keypad_twiml(spoken, action, repeat, say("reminder.voice_no_answer"))
+    if message.kind == reminders.REMINDER:
+        return keypad_twiml(
+            spoken, action, say("reminder.voice_repeat"), say("reminder.voice_no_answer")
+        )
+    return keypad_twiml(spoken, action, say("offer.voice_repeat"), say("offer.voice_no_answer"))

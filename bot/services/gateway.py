@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -31,6 +31,8 @@ log = logging.getLogger(__name__)
 OPTED_OUT_CODE = 21610  # "Attempt to send to unsubscribed recipient" (the resident sent STOP)
 # Twilio's clock and ours may differ by a few seconds.
 CLOCK_SKEW = timedelta(minutes=2)
+# How many of a number's latest messages (or calls) reconciliation looks through.
+RECENT_ITEMS = 20
 
 
 class SendError(RuntimeError):
@@ -169,23 +171,25 @@ class SmsGateway:
     def find_sent(self, to: str, since: datetime, body: str | None = None) -> str | None:
         """The SID of a message (or, without `body`, a call) to `to` created since `since`.
 
-        Used after a dispatcher died between Twilio's answer and our record: if Twilio has the
-        message, it must not be sent again. Raises TemporarySendError if Twilio can't be asked.
+        Used after a dispatcher died, or Twilio timed out, between sending and recording: if
+        Twilio has the message, it must not be sent again. Twilio's date filters are no help
+        here (DateSent is empty while a message is queued; StartTime filters by day and is empty
+        while a call is queued), so recent items to that number are listed and their creation
+        time compared here. Raises TemporarySendError if Twilio can't be asked.
         """
+        earliest = since - CLOCK_SKEW
+
+        def recent(created: datetime | None) -> bool:
+            return created is None or created >= earliest
+
         try:
             if body is None:
-                calls = self._client.api.account.calls.list(to=to, start_time_after=since, limit=20)
-                return next((str(c.sid) for c in calls), None)
+                calls = self._client.api.account.calls.list(to=to, limit=RECENT_ITEMS)
+                return next((str(c.sid) for c in calls if recent(c.date_created)), None)
             text = prepare_sms(body, unicode_allowed=self.unicode_allowed)
-            day = since.astimezone(UTC)
-            messages = self._client.api.account.messages.list(
-                to=to, date_sent_after=day.replace(hour=0, minute=0, second=0), limit=50
-            )
-            for message in messages:
-                created = message.date_created
-                if message.body == text and (created is None or created >= since - CLOCK_SKEW):
-                    return str(message.sid)
-            return None
+            messages = self._client.api.account.messages.list(to=to, limit=RECENT_ITEMS)
+            found = (m for m in messages if m.body == text and recent(m.date_created))
+            return next((str(m.sid) for m in found), None)
         except TwilioRestException as exc:
             raise TemporarySendError(f"cannot list Twilio messages: HTTP {exc.status}") from None
         except (requests.RequestException, TwilioException) as exc:

@@ -26,6 +26,8 @@ DELIVERED = "delivered"  # Twilio's status callback says it arrived (or the call
 FAILED = "failed"  # refused for good (invalid number, opted out, retries exhausted)
 CANCELLED = "cancelled"  # no longer needed (appointment cancelled or moved, offer expired)
 
+UNCERTAIN = "uncertain: "  # error prefix of a send whose outcome is unknown (release_uncertain)
+
 SMS = "sms"
 VOICE = "voice"
 
@@ -61,6 +63,7 @@ class Outbound:
     expires_at: datetime | None
     claimed_at: datetime | None
     provider_sid: str | None
+    uncertain: bool = False  # the last send timed out: Twilio may or may not have it
 
 
 def enqueue(
@@ -112,7 +115,10 @@ def cancel_pending(
     """Cancel the messages not yet sent about an appointment or an offer; how many."""
     if appointment_id is None and offer_id is None:
         raise ValueError("cancel messages about an appointment or an offer")
-    statement = update(OutboundMessage).where(OutboundMessage.status == PENDING)
+    # A message being sent ("sending") is cancelled too: the dispatcher checks again just
+    # before sending, so a reminder claimed a moment before its appointment was cancelled
+    # does not go out after the "c'est annulé".
+    statement = update(OutboundMessage).where(OutboundMessage.status.in_((PENDING, SENDING)))
     if appointment_id is not None:
         statement = statement.where(OutboundMessage.appointment_id == appointment_id)
     if offer_id is not None:
@@ -139,6 +145,7 @@ def _outbound(row: OutboundMessage, resident: Resident) -> Outbound:
         expires_at=row.expires_at,
         claimed_at=row.claimed_at,
         provider_sid=row.provider_sid,
+        uncertain=(row.error or "").startswith(UNCERTAIN),
     )
 
 
@@ -211,8 +218,9 @@ def claim_stale(
 
 
 def _mine(session: Session, message_id: int, worker: str) -> OutboundMessage | None:
-    """The row if this worker still holds it (a lease taken over by another worker is theirs)."""
-    row = session.get(OutboundMessage, message_id, populate_existing=True)
+    """The row if this worker still holds it (a lease taken over by another worker is theirs),
+    locked against a concurrent status callback or cancellation."""
+    row = session.get(OutboundMessage, message_id, populate_existing=True, with_for_update=True)
     if row is None or row.status != SENDING or row.claimed_by != worker:
         return None
     return row
@@ -250,15 +258,7 @@ def record_sent_many(
     """
     if not sent:
         return 0
-    held = set(
-        session.scalars(
-            select(OutboundMessage.id).where(
-                OutboundMessage.id.in_([message_id for message_id, _, _ in sent]),
-                OutboundMessage.status == SENDING,
-                OutboundMessage.claimed_by == worker,
-            )
-        )
-    )
+    held = set(still_held(session, worker, [message_id for message_id, _, _ in sent]))
     rows = [
         {
             "id": message_id,
@@ -279,6 +279,25 @@ def record_sent_many(
     return len(rows)
 
 
+def still_held(session: Session, worker: str, message_ids: list[int]) -> list[int]:
+    """Those of the messages this worker still holds, locked against a concurrent change
+    (a status callback, a cancellation, a successor's reconciliation)."""
+    if not message_ids:
+        return []
+    return list(
+        session.scalars(
+            select(OutboundMessage.id)
+            .where(
+                OutboundMessage.id.in_(message_ids),
+                OutboundMessage.status == SENDING,
+                OutboundMessage.claimed_by == worker,
+            )
+            .order_by(OutboundMessage.id)
+            .with_for_update()
+        )
+    )
+
+
 def release_uncertain(
     session: Session, message_id: int, worker: str, now: datetime, error: str
 ) -> bool:
@@ -289,7 +308,7 @@ def release_uncertain(
     row = _mine(session, message_id, worker)
     if row is None:
         return False
-    row.lease_until, row.error, row.updated_at = now, error[:300], now
+    row.lease_until, row.error, row.updated_at = now, f"{UNCERTAIN}{error}"[:300], now
     return True
 
 

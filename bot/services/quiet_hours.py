@@ -35,6 +35,12 @@ def next_allowed(instant: datetime) -> datetime:
     return datetime.combine(day, DAY_STARTS, tzinfo=PARIS)
 
 
+def day_ends_after(instant: datetime) -> datetime:
+    """The evening (20:00, Paris) of the day of an allowed instant: when quiet hours start."""
+    local = instant.astimezone(PARIS)
+    return datetime.combine(local.date(), DAY_ENDS, tzinfo=PARIS)
+
+
 def send_time(due: datetime, deadline: datetime | None = None) -> datetime:
     """When to send a message due at `due`: the next allowed time, unless past `deadline`."""
     allowed = next_allowed(due)

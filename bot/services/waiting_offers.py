@@ -132,10 +132,15 @@ def _candidates(
 
 
 def _timing(now: datetime, starts_at: datetime) -> tuple[datetime, datetime] | None:
-    """When the offer SMS goes out and until when it can be answered; None if too late."""
+    """When the offer SMS goes out and until when it can be answered; None if too late.
+
+    Unlike a reminder, an offer is never sent in quiet hours, and its answer time ends by the
+    evening: a slot that cannot be offered in daytime simply becomes bookable again.
+    """
     latest = starts_at - NOTICE
-    send_at = quiet_hours.send_time(now, deadline=latest)
-    expires_at = min(send_at + ANSWER_WITHIN, latest)
+    send_at = quiet_hours.next_allowed(now)
+    evening = quiet_hours.day_ends_after(send_at)
+    expires_at = min(send_at + ANSWER_WITHIN, latest, evening)
     if expires_at - send_at < SHORTEST_OFFER:
         return None
     return send_at, expires_at
@@ -376,17 +381,35 @@ def decline_offer(session: Session, offer_id: int, resident_id: int, now: dateti
     return _info(session, offer)
 
 
-def expire_offers(session: Session, now: datetime, limit: int = 100) -> int:
-    """Close the offers not answered in time and pass each slot on; how many expired."""
-    offers = list(
+def expired_offer_ids(session: Session, now: datetime, limit: int = 100) -> list[int]:
+    """Offers whose answer time is over and that are still open."""
+    return list(
         session.scalars(
-            select(WaitingOffer)
+            select(WaitingOffer.id)
             .where(WaitingOffer.status == OFFERED, WaitingOffer.expires_at <= now)
             .order_by(WaitingOffer.expires_at, WaitingOffer.id)
             .limit(limit)
-            .with_for_update(skip_locked=True)
         )
     )
-    for offer in offers:
-        _end_offer(session, offer, EXPIRED, now)
-    return len(offers)
+
+
+def expire_offer(session: Session, offer_id: int, now: datetime) -> bool:
+    """Close one unanswered offer and pass its slot on; False if answered or taken meanwhile.
+
+    One offer per transaction (the dispatcher's loop): passing a slot on locks other waiting
+    entries, and two dispatchers doing several at once could wait on each other.
+    """
+    offer = session.scalar(
+        select(WaitingOffer)
+        .where(
+            WaitingOffer.id == offer_id,
+            WaitingOffer.status == OFFERED,
+            WaitingOffer.expires_at <= now,
+        )
+        .with_for_update(skip_locked=True)
+        .execution_options(populate_existing=True)
+    )
+    if offer is None:
+        return False
+    _end_offer(session, offer, EXPIRED, now)
+    return True
