@@ -335,3 +335,42 @@ def test_afternoon_means_from_noon(runtime: Runtime) -> None:
     assert starts(runtime, CRETEIL, wish=afternoon, limit=1) == ["2026-11-24 14:00"]
     assert afternoon.accepts(paris("2026-11-24 12:00"))
     assert not afternoon.accepts(paris("2026-11-24 11:59"))
+
+
+SEBASTIEN = {
+    "id": "thipi-sebastien",
+    "name": "Sébastien",
+    "availability": [{"days": ["Tu", "Th"], "from": "09:00", "to": "12:00", "slot_minutes": 45}],
+}
+
+
+def test_a_place_can_have_its_own_reminder_times(runtime: Runtime, tmp_path: Path) -> None:
+    from bot.services.reminders import Policy, policy_for
+
+    own = {"day_before_at": "17:30", "hours_before": None}
+    load(runtime, write_agendas(tmp_path, one_place(THIPI, SEBASTIEN, reminders=own)))
+    with runtime.sessions() as session:
+        assert policy_for(session, THIPI) == Policy(day_before_at=time(17, 30), hours_before=None)
+        assert policy_for(session, TURBINE) == Policy(time(10, 0), 2)  # the defaults
+    # Reloading without "reminders" brings the defaults back.
+    load(runtime, write_agendas(tmp_path, one_place(THIPI, SEBASTIEN)))
+    with runtime.sessions() as session:
+        assert policy_for(session, THIPI) == Policy(time(10, 0), 2)
+
+
+@pytest.mark.parametrize(
+    ("reminders", "problem"),
+    [
+        ({"day_before_at": "25:00"}, '"day_before_at" must be "HH:MM" or null'),
+        ({"hours_before": 0}, '"hours_before" must be between 1 and 48'),
+        ({"hours_before": "2"}, '"hours_before" must be a whole number of hours or null'),
+        ({"at": "10:00"}, '"reminders" takes "day_before_at" and "hours_before"'),
+    ],
+)
+def test_wrong_reminder_times_say_where(
+    runtime: Runtime, tmp_path: Path, reminders: dict[str, Any], problem: str
+) -> None:
+    path = write_agendas(tmp_path, one_place(THIPI, SEBASTIEN, reminders=reminders))
+    with runtime.sessions() as session, pytest.raises(AgendaFileError) as error:
+        load_agendas(session, path)
+    assert str(error.value) == f"places[0].reminders: {problem}"

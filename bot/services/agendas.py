@@ -28,6 +28,7 @@ from bot.models import (
     AppointmentMotif,
     Place,
 )
+from bot.services import reminders
 from bot.services.places import PlaceInfo, place_info
 from bot.services.places_schema import DATA_DIR
 
@@ -85,6 +86,7 @@ class _PlaceEntry:
     place_id: str
     advisors: list[_AdvisorEntry] = field(default_factory=list)
     closures: set[_ClosureKey] = field(default_factory=set)
+    reminders: reminders.Policy | None = None  # None: the defaults
 
 
 def _fail(where: str, problem: str) -> AgendaFileError:
@@ -210,6 +212,11 @@ def _read(path: Path) -> tuple[list[Motif] | None, list[_PlaceEntry]]:
         if any(other.place_id == place.place_id for other in places):
             raise _fail(where, f"place {place.place_id!r} is listed twice")
         place.closures = _closures(entry, where, None)
+        if entry.get("reminders") is not None:
+            try:
+                place.reminders = reminders.policy_from_json(entry["reminders"])
+            except ValueError as error:
+                raise _fail(f"{where}.reminders", str(error)) from None
         for m, advisor_entry in enumerate(_entries(entry, "advisors", where)):
             advisor = _advisor(advisor_entry, f"{where}.advisors[{m}]", place)
             if advisor.ref in refs:
@@ -310,6 +317,7 @@ def load_agendas(session: Session, path: Path) -> AgendaReport:
             if advisor.place_id == entry.place_id and advisor.ref not in ids and advisor.active:
                 advisor.active = False
                 deactivated += 1
+        reminders.set_policy(session, entry.place_id, entry.reminders)
         known = {key for key in entry.closures if key[0] is None or key[0] in ids}
         _sync_closures(session, entry.place_id, known, ids)
         closures += len(known)

@@ -43,6 +43,29 @@ def policy_for(session: Session, place_id: str) -> Policy:
     return Policy(day_before_at=row.day_before_at, hours_before=row.hours_before)
 
 
+def policy_from_json(value: object) -> Policy:
+    """A place's `reminders` in an agenda file: {"day_before_at": "HH:MM" or null,
+    "hours_before": 1 to 48 or null}; a key left out keeps its default. ValueError if wrong."""
+    if not isinstance(value, dict) or set(value) - {"day_before_at", "hours_before"}:
+        raise ValueError('"reminders" takes "day_before_at" and "hours_before"')
+    day_before_at: time | None = DAY_BEFORE_AT
+    hours_before: int | None = HOURS_BEFORE
+    if "day_before_at" in value:
+        raw = value["day_before_at"]
+        try:
+            day_before_at = None if raw is None else time.fromisoformat(str(raw))
+        except ValueError:
+            raise ValueError('"day_before_at" must be "HH:MM" or null') from None
+    if "hours_before" in value:
+        raw = value["hours_before"]
+        if raw is not None and (not isinstance(raw, int) or isinstance(raw, bool)):
+            raise ValueError('"hours_before" must be a whole number of hours or null')
+        if raw is not None and not 1 <= raw <= 48:
+            raise ValueError('"hours_before" must be between 1 and 48')
+        hours_before = raw
+    return Policy(day_before_at=day_before_at, hours_before=hours_before)
+
+
 def set_policy(session: Session, place_id: str, policy: Policy | None) -> None:
     """Give a place its own reminder times, or back to the defaults (None)."""
     row = session.get(ReminderPolicy, place_id)
