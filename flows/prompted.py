@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session
 
-from bot.services import bookings, reminders, sent_messages, waiting_offers
+from bot.services import bookings, offer_answers, reminders, sent_messages, waiting_offers
 from bot.services import places as place_service
 from bot.services.bookings import AppointmentInfo
 from bot.services.waiting_offers import OfferInfo, OfferNotOpen
@@ -158,9 +158,9 @@ def _answer_offer(
 ) -> Reply:
     try:
         if yes:
-            offer = waiting_offers.accept_offer(session, offer_id, resident_id, now)
+            offer = offer_answers.accept_offer(session, offer_id, resident_id, now)
         else:
-            waiting_offers.decline_offer(session, offer_id, resident_id, now)
+            offer_answers.decline_offer(session, offer_id, resident_id, now)
             return Reply(say("offer.declined", voice=voice), key="offer.declined")
     except OfferNotOpen:
         return Reply(say("offer.too_late", voice=voice), key="offer.too_late")

@@ -29,7 +29,7 @@ from bot import clock
 from bot.database import transaction
 from bot.dispatch.render import Rendered, call_twiml, render_batch
 from bot.privacy import mask_phone
-from bot.services import outbox, quiet_hours, waiting_offers
+from bot.services import offer_answers, outbox, quiet_hours, waiting_offers
 from bot.services.conversations import opt_out_phone
 from bot.services.gateway import (
     PermanentSendError,
@@ -183,12 +183,12 @@ class Dispatcher:
         """Close unanswered waiting-list offers, one transaction each; a failure is logged and
         never stops the reminders of this pass."""
         with transaction(self.sessions) as session:
-            due = waiting_offers.expired_offer_ids(session, now)
+            due = offer_answers.expired_offer_ids(session, now)
         expired = 0
         for offer_id in due:
             try:
                 with transaction(self.sessions) as session:
-                    expired += waiting_offers.expire_offer(session, offer_id, now)
+                    expired += offer_answers.expire_offer(session, offer_id, now)
             except Exception:
                 log.exception(
                     "expiring waiting-list offer %s failed; next pass tries again", offer_id

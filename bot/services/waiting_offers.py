@@ -5,11 +5,12 @@ resident whose window holds it: a "held" appointment occupies it (the same parti
 as bookings), and an SMS asks them to answer OUI before `expires_at`. OUI books it; NON, or no
 answer in time, frees it and offers it to the next in line; each entry is offered a given slot
 once. Workshop seats go the same way. The offer SMS goes through the outbox, so no outbound HTTP
-happens while a resident's message is being answered.
+happens while a resident's message is being answered. Answers: bot/services/offer_answers.py.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -19,7 +20,6 @@ from sqlalchemy.orm import Session
 
 from bot.clock import PARIS
 from bot.models import (
-    BOOKED,
     CANCELLED,
     HELD,
     OFFERED,
@@ -32,7 +32,6 @@ from bot.models import (
 )
 from bot.services import outbox, quiet_hours, reminders
 from bot.services.slots import MINIMUM_NOTICE as NOTICE
-from bot.services.waiting_list import SERVED
 
 WAITING_OFFER = "waiting_offer"
 ACCEPTED, DECLINED, EXPIRED, WITHDRAWN = "accepted", "declined", "expired", "withdrawn"
@@ -63,7 +62,7 @@ class OfferInfo:
     registration_id: int | None
 
 
-def _info(session: Session, offer: WaitingOffer) -> OfferInfo:
+def offer_info(session: Session, offer: WaitingOffer) -> OfferInfo:
     if offer.appointment_id is not None:
         appointment = session.get(Appointment, offer.appointment_id)
         assert appointment is not None  # ON DELETE CASCADE removes the offer with it
@@ -186,6 +185,43 @@ def _open_offer(
     return offer
 
 
+Hold = Appointment | WorkshopRegistration
+
+
+def _offer_to_first_in_line(
+    session: Session,
+    entries: list[WaitingListEntry],
+    slot_ref: str,
+    timing: tuple[datetime, datetime],
+    make_hold: Callable[[int], Hold],
+    now: datetime,
+    *,
+    taken_means_gone: bool,
+) -> OfferInfo | None:
+    """Hold the freed slot or seat for the first entry that can have it, and queue the SMS.
+
+    `taken_means_gone`: an appointment slot that cannot be held was booked by someone else
+    meanwhile; a seat that cannot be held may only mean this resident already has one.
+    """
+    send_at, expires_at = timing
+    for entry in entries:
+        hold = make_hold(entry.resident_id)
+        try:
+            with session.begin_nested():
+                session.add(hold)
+                session.flush()
+        except IntegrityError:
+            if taken_means_gone:
+                return None
+            continue
+        kind = "appointment_id" if isinstance(hold, Appointment) else "registration_id"
+        offer = _open_offer(session, entry, slot_ref, now, expires_at, send_at, **{kind: hold.id})
+        if offer is not None:
+            return offer_info(session, offer)
+        release_hold(hold, now)
+    return None
+
+
 def offer_freed_slot(
     session: Session,
     *,
@@ -201,30 +237,23 @@ def offer_freed_slot(
     if timing is None:
         return None
     slot_ref = _slot_ref("a", advisor_id, starts_at)
-    for entry in _candidates(session, starts_at, slot_ref, place_id=place_id, workshop_id=None):
-        hold = Appointment(
+    entries = _candidates(session, starts_at, slot_ref, place_id=place_id, workshop_id=None)
+
+    def hold(resident_id: int) -> Hold:
+        return Appointment(
             advisor_id=advisor_id,
             place_id=place_id,
-            resident_id=entry.resident_id,
+            resident_id=resident_id,
             starts_at=starts_at,
             ends_at=ends_at,
             motif=motif,
             status=HELD,
             created_at=now,
         )
-        try:
-            with session.begin_nested():
-                session.add(hold)
-                session.flush()
-        except IntegrityError:
-            return None  # booked meanwhile by someone else: nothing to offer
-        offer = _open_offer(
-            session, entry, slot_ref, now, timing[1], timing[0], appointment_id=hold.id
-        )
-        if offer is not None:
-            return _info(session, offer)
-        _release_appointment(hold, now)
-    return None
+
+    return _offer_to_first_in_line(
+        session, entries, slot_ref, timing, hold, now, taken_means_gone=True
+    )
 
 
 def offer_freed_seat(
@@ -241,41 +270,31 @@ def offer_freed_seat(
     if timing is None:
         return None
     slot_ref = _slot_ref("w", workshop_id, session_start)
-    for entry in _candidates(
-        session, session_start, slot_ref, place_id=None, workshop_id=workshop_id
-    ):
-        hold = WorkshopRegistration(
+    entries = _candidates(session, session_start, slot_ref, place_id=None, workshop_id=workshop_id)
+
+    def hold(resident_id: int) -> Hold:
+        return WorkshopRegistration(
             workshop_id=workshop_id,
             session_start=session_start,
             session_end=session_end,
-            resident_id=entry.resident_id,
+            resident_id=resident_id,
             seat=seat,
             status=HELD,
             created_at=now,
         )
-        try:
-            with session.begin_nested():
-                session.add(hold)
-                session.flush()
-        except IntegrityError:
-            continue  # that resident is registered already (or the seat was retaken)
-        offer = _open_offer(
-            session, entry, slot_ref, now, timing[1], timing[0], registration_id=hold.id
-        )
-        if offer is not None:
-            return _info(session, offer)
-        _release_registration(hold, now)
-    return None
+
+    return _offer_to_first_in_line(
+        session, entries, slot_ref, timing, hold, now, taken_means_gone=False
+    )
 
 
-def _release_appointment(hold: Appointment, now: datetime) -> None:
-    if hold.status == HELD:
-        hold.status, hold.cancelled_at = CANCELLED, now
-
-
-def _release_registration(hold: WorkshopRegistration, now: datetime) -> None:
-    if hold.status == HELD:
-        hold.status, hold.seat, hold.cancelled_at = CANCELLED, None, now
+def release_hold(hold: Hold, now: datetime) -> None:
+    """Give back a slot or seat held for an offer."""
+    if hold.status != HELD:
+        return
+    hold.status, hold.cancelled_at = CANCELLED, now
+    if isinstance(hold, WorkshopRegistration):
+        hold.seat = None
 
 
 def open_offer(session: Session, resident_id: int, now: datetime) -> OfferInfo | None:
@@ -290,126 +309,10 @@ def open_offer(session: Session, resident_id: int, now: datetime) -> OfferInfo |
         .order_by(WaitingOffer.offered_at.desc(), WaitingOffer.id.desc())
         .limit(1)
     )
-    return _info(session, offer) if offer is not None else None
+    return offer_info(session, offer) if offer is not None else None
 
 
 def get_offer(session: Session, offer_id: int) -> OfferInfo | None:
     """One offer, whatever its status."""
     offer = session.get(WaitingOffer, offer_id)
-    return _info(session, offer) if offer is not None else None
-
-
-def _locked_offer(session: Session, offer_id: int, resident_id: int, now: datetime) -> WaitingOffer:
-    offer = session.scalar(
-        select(WaitingOffer)
-        .where(WaitingOffer.id == offer_id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    )
-    if (
-        offer is None
-        or offer.resident_id != resident_id
-        or offer.status != OFFERED
-        or offer.expires_at <= now
-    ):
-        raise OfferNotOpen(offer_id)
-    return offer
-
-
-def accept_offer(session: Session, offer_id: int, resident_id: int, now: datetime) -> OfferInfo:
-    """OUI: the held slot or seat becomes the resident's booking; their waiting ends."""
-    offer = _locked_offer(session, offer_id, resident_id, now)
-    offer.status, offer.answered_at = ACCEPTED, now
-    if offer.appointment_id is not None:
-        appointment = session.get(Appointment, offer.appointment_id)
-        assert appointment is not None and appointment.status == HELD
-        appointment.status, appointment.created_at = BOOKED, now
-        session.flush()
-        reminders.schedule_reminders(session, appointment, now)
-    else:
-        registration = session.get(WorkshopRegistration, offer.registration_id)
-        assert registration is not None and registration.status == HELD
-        registration.status, registration.created_at = BOOKED, now
-    entry = session.get(WaitingListEntry, offer.entry_id)
-    if entry is not None and entry.status == WAITING:
-        entry.status, entry.updated_at = SERVED, now
-    session.flush()
-    return _info(session, offer)
-
-
-def _end_offer(
-    session: Session, offer: WaitingOffer, status: str, now: datetime
-) -> OfferInfo | None:
-    """Close an offer, free what it held, and offer that to the next resident in line."""
-    offer.status, offer.answered_at = status, now if status == DECLINED else None
-    outbox.cancel_pending(session, now, offer_id=offer.id, reason=f"offer {status}")
-    if offer.appointment_id is not None:
-        hold = session.get(Appointment, offer.appointment_id)
-        assert hold is not None
-        _release_appointment(hold, now)
-        session.flush()
-        return offer_freed_slot(
-            session,
-            advisor_id=hold.advisor_id,
-            place_id=hold.place_id,
-            starts_at=hold.starts_at,
-            ends_at=hold.ends_at,
-            motif=hold.motif,
-            now=now,
-        )
-    seat_hold = session.get(WorkshopRegistration, offer.registration_id)
-    assert seat_hold is not None
-    seat = seat_hold.seat
-    _release_registration(seat_hold, now)
-    session.flush()
-    if seat is None:
-        return None
-    return offer_freed_seat(
-        session,
-        workshop_id=seat_hold.workshop_id,
-        session_start=seat_hold.session_start,
-        session_end=seat_hold.session_end,
-        seat=seat,
-        now=now,
-    )
-
-
-def decline_offer(session: Session, offer_id: int, resident_id: int, now: datetime) -> OfferInfo:
-    """NON: the resident stays on the waiting list; the slot goes to the next in line."""
-    offer = _locked_offer(session, offer_id, resident_id, now)
-    _end_offer(session, offer, DECLINED, now)
-    return _info(session, offer)
-
-
-def expired_offer_ids(session: Session, now: datetime, limit: int = 100) -> list[int]:
-    """Offers whose answer time is over and that are still open."""
-    return list(
-        session.scalars(
-            select(WaitingOffer.id)
-            .where(WaitingOffer.status == OFFERED, WaitingOffer.expires_at <= now)
-            .order_by(WaitingOffer.expires_at, WaitingOffer.id)
-            .limit(limit)
-        )
-    )
-
-
-def expire_offer(session: Session, offer_id: int, now: datetime) -> bool:
-    """Close one unanswered offer and pass its slot on; False if answered or taken meanwhile.
-
-    One offer per transaction (the dispatcher's loop): passing a slot on locks other waiting
-    entries, and two dispatchers doing several at once could wait on each other.
-    """
-    offer = session.scalar(
-        select(WaitingOffer)
-        .where(
-            WaitingOffer.id == offer_id,
-            WaitingOffer.status == OFFERED,
-            WaitingOffer.expires_at <= now,
-        )
-        .with_for_update(skip_locked=True)
-        .execution_options(populate_existing=True)
-    )
-    if offer is None:
-        return False
-    _end_offer(session, offer, EXPIRED, now)
-    return True
+    return offer_info(session, offer) if offer is not None else None
