@@ -36,14 +36,10 @@ from tests.twilio_server import (
     OPTED_OUT,
     RATE_LIMITED,
     SERVER_ERROR,
-    SPEC_MISSING,
-    SPEC_PATH,
     Failure,
     FakeTwilio,
     slow,
 )
-
-pytestmark = pytest.mark.skipif(not SPEC_PATH.exists(), reason=SPEC_MISSING)
 
 NOW = DEFAULT_NOW  # Monday 23 November 2026, 10:00, Paris
 ALICE, BRUNO = "+33639980042", "+33639980043"  # ARCEP fiction range (mobile)

@@ -29,14 +29,10 @@ from tests.twilio_server import (
     OPTED_OUT,
     RATE_LIMITED,
     SERVER_ERROR,
-    SPEC_MISSING,
-    SPEC_PATH,
     FakeTwilio,
     slow,
     twilio_error,
 )
-
-pytestmark = pytest.mark.skipif(not SPEC_PATH.exists(), reason=SPEC_MISSING)
 
 RESIDENT = "+33639980042"
 SENDER = "+33700000001"

@@ -28,13 +28,9 @@ from tests.twilio_server import (
     OPTED_OUT,
     RATE_LIMITED,
     SERVER_ERROR,
-    SPEC_MISSING,
-    SPEC_PATH,
     FakeTwilio,
     slow,
 )
-
-pytestmark = pytest.mark.skipif(not SPEC_PATH.exists(), reason=SPEC_MISSING)
 
 RESIDENT = "+33639980042"
 NEIGHBOUR = "+33611223344"

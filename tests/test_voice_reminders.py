@@ -24,9 +24,7 @@ from bot.services.conversations import get_or_create_resident
 from bot.services.gateway import SmsGateway
 from bot.services.reminders import channel_for
 from tests.conftest import DEFAULT_NOW, PUBLIC_URL, SERVICE_NUMBER, Twilio
-from tests.twilio_server import ACCOUNT_SID, AUTH_TOKEN, SPEC_MISSING, SPEC_PATH, FakeTwilio
-
-pytestmark = pytest.mark.skipif(not SPEC_PATH.exists(), reason=SPEC_MISSING)
+from tests.twilio_server import ACCOUNT_SID, AUTH_TOKEN, FakeTwilio
 
 NOW = DEFAULT_NOW  # Monday 23 November 2026, 10:00, Paris
 LANDLINE = "+33353011234"  # ARCEP fiction range for fixed lines (03 53 01)
