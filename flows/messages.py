@@ -37,6 +37,8 @@ class Reply:
     expects: str = ""  # what the next message should be ("choice", "commune", ...)
     handoff: bool = False
     transfer_to: str = ""  # E.164 number a call is put through to (voice only)
+    voicemail: bool = False  # record a message for advisors to call back (voice only)
+    place_id: str = ""  # the place a transfer or voicemail is for
     end: bool = False
     key: str = ""  # catalogue key of the main sentence, for stats and tests
     parts: tuple[str, ...] = field(default=())  # further SMS to send, rarely used

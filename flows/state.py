@@ -37,6 +37,9 @@ class ConversationState:
     workshop_id: int = 0  # workshop being registered for
     workshop_full: str = ""  # ISO start of the full session the resident asked for
     workshop_offer: str = ""  # ISO start of the later session offered instead
+    # The phone line (flows/calls.py).
+    voice_last: str = ""  # what was last said, for "*" and after a silence
+    voice_silences: int = 0  # silences in a row
 
     @classmethod
     def from_json(cls, data: dict[str, Any] | None) -> ConversationState:

@@ -59,7 +59,11 @@ def _render(text: str) -> str:
     return text.format(**SAMPLES)
 
 
-ENTRIES = sorted(catalogue().values(), key=lambda e: e.key)
+# Spoken-only entries (the phone line): never sent by SMS, measured in words instead.
+SPOKEN_ONLY = "voice."
+ALL_ENTRIES = sorted(catalogue().values(), key=lambda e: e.key)
+ENTRIES = [e for e in ALL_ENTRIES if not e.key.startswith(SPOKEN_ONLY)]
+SPOKEN = [e for e in ALL_ENTRIES if e.key.startswith(SPOKEN_ONLY) or e.voice]
 
 
 def test_catalogue_is_not_empty() -> None:
@@ -111,6 +115,14 @@ def test_entries_needing_two_segments_are_the_listed_ones() -> None:
 DYNAMIC_PREFIXES = ("services.topics.", "waiting.part.")
 
 
+@pytest.mark.parametrize("entry", SPOKEN, ids=[e.key for e in SPOKEN])
+def test_every_spoken_text_takes_under_25_seconds(entry) -> None:  # type: ignore[no-untyped-def]
+    from webhooks.voice_text import MAX_WORDS, words
+
+    text = _render(entry.voice or entry.sms)
+    assert words(text) <= MAX_WORDS, f"{entry.key}: {words(text)} words"
+
+
 def test_every_catalogue_entry_is_used_by_the_code() -> None:
     root = Path(__file__).resolve().parents[1]
     code = "\n".join(
@@ -120,7 +132,7 @@ def test_every_catalogue_entry_is_used_by_the_code() -> None:
     )
     unused = [
         e.key
-        for e in ENTRIES
+        for e in ALL_ENTRIES
         if f'"{e.key}"' not in code
         and f"'{e.key}'" not in code
         and not e.key.startswith(DYNAMIC_PREFIXES)

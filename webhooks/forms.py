@@ -54,3 +54,31 @@ def parse_sms_form(form: Mapping[str, str], received_at: datetime, channel: Chan
         provider_id=message_id[:64],
         has_media=_media_count(form.get("NumMedia")) > 0,
     )
+
+
+# Speech longer than this is not an answer to a phone menu (a caller talking to someone else).
+MAX_SPEECH = 500
+_DIGITS = frozenset("0123456789*#")
+
+
+def parse_voice_form(form: Mapping[str, str], received_at: datetime, turn: str = "") -> Inbound:
+    """An Inbound from Twilio's voice webhook parameters (From, CallSid, Digits, SpeechResult).
+
+    The provider id is the CallSid and the turn number, so a retried webhook is handled once.
+    """
+    sender = normalise_sender(form.get("From") or form.get("Caller") or "")
+    if not sender:
+        raise FormError("From is missing")
+    call_id = (form.get("CallSid") or "").strip()
+    if not call_id:
+        raise FormError("CallSid is missing")
+    digits = "".join(c for c in (form.get("Digits") or "") if c in _DIGITS)[:12]
+    speech = (form.get("SpeechResult") or "").replace("\x00", "")[:MAX_SPEECH].strip()
+    return Inbound(
+        channel=Channel.VOICE,
+        sender=sender,
+        text=speech,
+        received_at=received_at,
+        provider_id=f"{call_id[:48]}:{turn[:8]}" if turn else call_id[:64],
+        digits=digits.rstrip("#"),
+    )

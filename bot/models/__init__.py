@@ -22,7 +22,14 @@ from bot.models.core import (
     Workshop,
     WorkshopRegistration,
 )
-from bot.models.outbound import OFFERED, OutboundMessage, ReminderPolicy, WaitingOffer
+from bot.models.outbound import (
+    OFFERED,
+    CallbackTicket,
+    OutboundMessage,
+    ReminderPolicy,
+    Voicemail,
+    WaitingOffer,
+)
 
 __all__ = [
     "BOOKED",
@@ -38,6 +45,7 @@ __all__ = [
     "Appointment",
     "AppointmentMotif",
     "Base",
+    "CallbackTicket",
     "Conversation",
     "OutboundMessage",
     "Place",
@@ -45,6 +53,7 @@ __all__ = [
     "ReminderPolicy",
     "Resident",
     "UtcDateTime",
+    "Voicemail",
     "WaitingListEntry",
     "WaitingOffer",
     "Workshop",

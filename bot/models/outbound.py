@@ -127,3 +127,54 @@ class ReminderPolicy(Base):
     )
     day_before_at: Mapped[time | None] = mapped_column(Time)  # None: no reminder the day before
     hours_before: Mapped[int | None] = mapped_column(Integer)  # None: no reminder hours before
+
+
+class Voicemail(Base):
+    """A message left on the phone line: Twilio keeps the recording, we keep its address.
+
+    Personal data (a voice): deleted with the resident, and after the retention period.
+    """
+
+    __tablename__ = "voicemails"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    resident_id: Mapped[int] = mapped_column(
+        ForeignKey("residents.id", ondelete="CASCADE"), index=True
+    )
+    call_sid: Mapped[str] = mapped_column(String(64), unique=True)
+    place_id: Mapped[str | None] = mapped_column(
+        ForeignKey("places.id", ondelete="SET NULL"), index=True
+    )
+    recording_url: Mapped[str | None] = mapped_column(String(500))
+    recording_sid: Mapped[str | None] = mapped_column(String(64))
+    duration_seconds: Mapped[int | None] = mapped_column(Integer)
+    transcription: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
+
+
+class CallbackTicket(Base):
+    """A resident waiting for a person to call or write back (voicemail, failed transfer...).
+
+    The advisors' inbox (issue 8) lists and closes them.
+    """
+
+    __tablename__ = "callback_tickets"
+    __table_args__ = (
+        CheckConstraint("status IN ('open', 'taken', 'closed')", name="status_known"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    resident_id: Mapped[int] = mapped_column(
+        ForeignKey("residents.id", ondelete="CASCADE"), index=True
+    )
+    place_id: Mapped[str | None] = mapped_column(
+        ForeignKey("places.id", ondelete="SET NULL"), index=True
+    )
+    reason: Mapped[str] = mapped_column(String(32))  # "voicemail", "no_answer", "sms_handoff"
+    channel: Mapped[str] = mapped_column(String(16))
+    voicemail_id: Mapped[int | None] = mapped_column(
+        ForeignKey("voicemails.id", ondelete="CASCADE"), unique=True
+    )
+    status: Mapped[str] = mapped_column(String(16), default="open")
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime)

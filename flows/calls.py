@@ -1,0 +1,174 @@
+"""The phone line: each turn of a call goes through the same flows as an SMS (issue 7).
+
+Speech is understood by the intent engine like a text; keypad digits answer the voice menu
+(1 places and hours, 2 appointments, 3 workshops, 0 a person, * repeat), a numbered list, a
+yes/no question (1 yes, 2 no) or give a postal code. Silence is met once with the question
+again, simply, then with a person: the place's phone while it is open, else a voicemail that
+advisors call back. Only the rendering (webhooks/voice.py) differs from SMS.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy.orm import Session
+
+from bot.services import conversations
+from bot.services import places as place_service
+from bot.wording import say
+from flows import appointments, router, workshops
+from flows.context import Turn
+from flows.hours import schedule_of
+from flows.messages import Inbound, Reply
+from flows.state import ConversationState
+from nlu import Intent, IntentEngine, Understanding
+
+VOICE_MENU = "voice_menu"
+# Questions a key can answer with 1 for yes and 2 for no.
+YES_NO = frozenset(
+    [
+        appointments.CANCEL_CONFIRM,
+        appointments.OFFER_BOOKING,
+        workshops.NEXT_SESSION_CONFIRM,
+        workshops.WAITING_CONFIRM,
+        workshops.LEAVE_CONFIRM,
+    ]
+)
+# Silences in a row before a person is offered (sms-style.md: "repeat once more simply").
+SILENCES_BEFORE_PERSON = 2
+# Words the speech recogniser should expect (Twilio <Gather hints>).
+SPEECH_HINTS = (
+    "horaires",
+    "adresse",
+    "ouvert",
+    "rendez-vous",
+    "annuler",
+    "décaler",
+    "atelier",
+    "conseiller",
+    "oui",
+    "non",
+    "code postal",
+    "quoi apporter",
+    "impôts",
+    "CAF",
+    "ameli",
+    "mot de passe",
+)
+
+
+def _menu_intent(turn: Turn, key: str) -> Intent | None:
+    if key == "1":
+        return Intent.FIND_PLACE
+    if key == "2":
+        # Someone with an appointment most likely calls about it; else they want one.
+        if appointments.has_upcoming(turn):
+            return Intent.MY_APPOINTMENT
+        return Intent.BOOK_APPOINTMENT
+    if key == "3":
+        return Intent.WORKSHOPS
+    return None
+
+
+class CallTurn:
+    """One webhook of a call: the resident, their memory, saved at the end."""
+
+    def __init__(self, session: Session, inbound: Inbound) -> None:
+        self.session = session
+        self.inbound = inbound
+        self.now: datetime = inbound.received_at
+        self.resident = conversations.get_or_create_resident(session, inbound.sender, self.now)
+        stored = conversations.load_state(session, self.resident)
+        self.state = ConversationState.from_json(stored)
+        self.state.expire(self.now)
+
+    def turn(self, understanding: Understanding) -> Turn:
+        """A flows Turn for this call's message."""
+        return Turn(self.session, understanding, self.state, self.now, self.resident.id)
+
+    def save(self, reply: Reply) -> Reply:
+        """Remember what was said (for "*") and store the memory."""
+        if reply.text and not reply.end:
+            self.state.voice_last = reply.text
+        conversations.save_state(self.session, self.resident, self.state.to_json(), self.now)
+        return reply
+
+
+def start_call(session: Session, inbound: Inbound) -> Reply:
+    """A new call: greeting and menu; a question left by an earlier call is dropped."""
+    call = CallTurn(session, inbound)
+    call.state.clear_question()
+    call.state.voice_silences = 0
+    call.state.ask(VOICE_MENU, call.now)
+    text = f"{say('voice.welcome')} {say('voice.menu')}"
+    return call.save(Reply(text, key="voice.welcome", expects=VOICE_MENU))
+
+
+def answer_call(session: Session, engine: IntentEngine, inbound: Inbound) -> Reply:
+    """One answer on a call (keys or speech, maybe nothing): the next thing to say."""
+    call = CallTurn(session, inbound)
+    state = call.state
+    digits, speech = inbound.digits.strip(), inbound.text.strip()
+    if not digits and not speech:
+        state.voice_silences += 1
+        if state.voice_silences >= SILENCES_BEFORE_PERSON:
+            state.voice_silences = 0
+            return call.save(person(call, lost=True))
+        again = state.voice_last or say("voice.menu")
+        return call.save(Reply(f"{say('voice.silence')} {again}", key="voice.silence"))
+    state.voice_silences = 0
+    if digits == "*":
+        again = state.voice_last or say("voice.menu")
+        return call.save(Reply(again, key="voice.repeat"))
+    if digits == "0":
+        return call.save(person(call))
+    empty = Understanding(text="", intent=Intent.OUT_OF_SCOPE, confidence=0.0)
+    intent = _menu_intent(call.turn(empty), digits) if state.expects == VOICE_MENU else None
+    if intent is not None:
+        state.clear_question()
+        reply = router.dispatch(call.turn(empty), intent)
+        return call.save(_voice_handoff(call, reply))
+    if not speech and state.expects in YES_NO and digits in {"1", "2"}:
+        speech = say("voice.yes") if digits == "1" else say("voice.no")
+    understanding = engine.parse(speech or digits)
+    reply = router.route(call.turn(understanding))
+    if reply.key.startswith("not_understood.person"):
+        return call.save(person(call, lost=True))
+    if reply.key.startswith("not_understood."):
+        # The SMS menu's numbers are not the phone menu's: offer the phone menu again.
+        state.clear_question()
+        state.ask(VOICE_MENU, call.now)
+        text = f"{say('voice.not_understood')} {say('voice.menu')}"
+        return call.save(Reply(text, key="voice.not_understood", expects=VOICE_MENU))
+    return call.save(_voice_handoff(call, reply))
+
+
+def _voice_handoff(call: CallTurn, reply: Reply) -> Reply:
+    """On the phone a hand-off is a transfer (or a voicemail), not a number to call."""
+    if reply.handoff and not reply.expects:
+        return person(call)
+    return reply
+
+
+def person(call: CallTurn, lost: bool = False) -> Reply:
+    """Put the caller through to their place while it is open, else take a voicemail."""
+    place = place_service.get_place(call.session, call.state.place_id or "")
+    call.state.clear_question()
+    intro = say("voice.lost") if lost else ""
+    if place is not None and place.phone_e164 and schedule_of(place).is_open(call.now):
+        text = f"{intro} {say('voice.transfer', place=place.name)}".strip()
+        return Reply(
+            text,
+            key="voice.transfer",
+            handoff=True,
+            transfer_to=place.phone_e164,
+            place_id=place.id,
+        )
+    text = f"{intro} {say('voice.voicemail')}".strip()
+    return Reply(
+        text,
+        key="voice.voicemail",
+        handoff=True,
+        voicemail=True,
+        place_id=place.id if place else "",
+    )

@@ -1,0 +1,238 @@
+"""POST /twilio/voice and the actions it names: the phone line, on the same flows as SMS.
+
+    /twilio/voice                 a call comes in: greeting and menu (<Gather> keys and speech)
+    /twilio/voice/answer?turn=N   what the caller said or typed; the next <Gather>
+    /twilio/voice/dial-ended      the advisor did not answer: voicemail
+    /twilio/voice/voicemail       the recording is done: kept, with a callback ticket
+    /twilio/voice/transcription   Twilio's transcription of a recording, when it sends one
+
+Every request is signed like SMS. TwiML comes from the official library; spoken text from
+webhooks/voice_text.py. A retried webhook (same CallSid and turn) gets the first answer.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from urllib.parse import quote
+
+from flask import Blueprint, Response, current_app, request
+from twilio.twiml.voice_response import Gather, VoiceResponse
+
+from bot import clock
+from bot.database import transaction
+from bot.privacy import mask_phone
+from bot.runtime import Runtime, runtime_of
+from bot.services.conversations import AlreadyHandled, claim_message, record_outcome
+from bot.services.voicemails import add_transcription, record_voicemail
+from bot.wording import say
+from flows.calls import SPEECH_HINTS, VOICE_MENU, YES_NO, answer_call, start_call
+from flows.messages import Reply
+from webhooks.forms import FormError, normalise_sender, parse_voice_form
+from webhooks.signature import refuse_unless_signed
+from webhooks.voice_text import speakable
+
+log = logging.getLogger(__name__)
+
+blueprint = Blueprint("twilio_voice", __name__)
+
+LANGUAGE = "fr-FR"
+VOICE = "Polly.Lea"  # a French neural voice Twilio offers
+ANSWER_SECONDS = 6  # to start answering after the prompt
+DIAL_SECONDS = 25  # ringing before the voicemail
+VOICEMAIL_SECONDS = 120
+# Questions answered with one key: the reply goes as soon as it is pressed.
+ONE_KEY = frozenset(
+    [VOICE_MENU, "slot_choice", "motif_choice", "place_choice", "commune_choice", "menu", *YES_NO]
+)
+
+
+def _url(runtime: Runtime, path: str) -> str:
+    return f"{runtime.settings.public_url}{path}"
+
+
+def _say(target: VoiceResponse | Gather, text: str) -> None:
+    target.say(text, language=LANGUAGE, voice=VOICE)
+
+
+def _record(response: VoiceResponse, runtime: Runtime, place_id: str | None) -> None:
+    query = f"?place={quote(place_id, safe='')}" if place_id else ""
+    response.record(
+        action=_url(runtime, f"/twilio/voice/voicemail{query}"),
+        method="POST",
+        max_length=VOICEMAIL_SECONDS,
+        timeout=5,
+        finish_on_key="#",
+        play_beep=True,
+    )
+
+
+def voice_twiml(reply: Reply, runtime: Runtime, turn: int, place_id: str | None = None) -> str:
+    """The TwiML for a reply: put through, voicemail, goodbye, or ask and wait for an answer."""
+    response = VoiceResponse()
+    spoken = speakable(reply.text)
+    if reply.transfer_to:
+        _say(response, spoken)
+        dial = response.dial(
+            action=_url(runtime, "/twilio/voice/dial-ended"),
+            method="POST",
+            timeout=DIAL_SECONDS,
+        )
+        dial.number(reply.transfer_to)
+    elif reply.voicemail:
+        _say(response, spoken)
+        _record(response, runtime, place_id)
+    elif reply.end:
+        _say(response, spoken)
+        response.hangup()
+    else:
+        gather = Gather(
+            input="dtmf speech",
+            language=LANGUAGE,
+            hints=", ".join(SPEECH_HINTS),
+            action=_url(runtime, f"/twilio/voice/answer?turn={turn + 1}"),
+            method="POST",
+            timeout=ANSWER_SECONDS,
+            speech_timeout="auto",
+            action_on_empty_result=True,
+            finish_on_key="#",
+        )
+        if reply.expects in ONE_KEY:
+            gather.num_digits = 1
+        _say(gather, spoken)
+        response.append(gather)
+    return str(response)
+
+
+def _twiml(body: str) -> Response:
+    return Response(body, mimetype="text/xml")
+
+
+def _sorry() -> Response:
+    """Never silence: an apology and a goodbye (the error is logged with an id)."""
+    response = VoiceResponse()
+    _say(response, speakable(say("error")))
+    response.hangup()
+    return _twiml(str(response))
+
+
+def _handle(first: bool) -> Response:
+    runtime = runtime_of(current_app)
+    settings = runtime.settings
+    refusal = refuse_unless_signed(request, settings.twilio_auth_token, settings.public_url)
+    if refusal is not None:
+        return refusal
+    turn_text = request.args.get("turn", "0")
+    turn = int(turn_text) if turn_text.isdigit() and len(turn_text) < 6 else 0
+    try:
+        inbound = parse_voice_form(request.form, clock.now(), str(turn))
+    except FormError as exc:
+        log.warning("malformed voice webhook form: %s", exc)
+        return _sorry()
+    try:
+        with transaction(runtime.sessions) as session:
+            claim = claim_message(session, inbound.provider_id, "voice", clock.now())
+            if isinstance(claim, AlreadyHandled):
+                return _twiml(claim.reply)
+            if first:
+                reply = start_call(session, inbound)
+            else:
+                reply = answer_call(session, runtime.nlu, inbound)
+            body = voice_twiml(reply, runtime, turn, reply.place_id or None)
+            record_outcome(claim, None, reply.key or None, None, body)
+    except Exception:
+        log.exception(
+            "error %s on call %s from %s",
+            uuid.uuid4().hex[:12],
+            inbound.provider_id,
+            mask_phone(inbound.sender),
+        )
+        return _sorry()
+    log.info("call %s from %s: %s", inbound.provider_id, mask_phone(inbound.sender), reply.key)
+    return _twiml(body)
+
+
+@blueprint.post("/twilio/voice")
+def incoming_call() -> Response:
+    """A call comes in: greeting and the voice menu."""
+    return _handle(first=True)
+
+
+@blueprint.post("/twilio/voice/answer")
+def call_answer() -> Response:
+    """The caller's keys or words (or silence): the next prompt."""
+    return _handle(first=False)
+
+
+@blueprint.post("/twilio/voice/dial-ended")
+def dial_ended() -> Response:
+    """After <Dial>: done if the advisor answered, else a voicemail."""
+    runtime = runtime_of(current_app)
+    settings = runtime.settings
+    refusal = refuse_unless_signed(request, settings.twilio_auth_token, settings.public_url)
+    if refusal is not None:
+        return refusal
+    response = VoiceResponse()
+    if request.form.get("DialCallStatus") == "completed":
+        response.hangup()
+        return _twiml(str(response))
+    _say(response, speakable(f"{say('voice.no_answer')} {say('voice.voicemail')}"))
+    _record(response, runtime, None)
+    return _twiml(str(response))
+
+
+@blueprint.post("/twilio/voice/voicemail")
+def voicemail_recorded() -> Response:
+    """The recording is done: keep it with a callback ticket, thank the caller, hang up."""
+    runtime = runtime_of(current_app)
+    settings = runtime.settings
+    refusal = refuse_unless_signed(request, settings.twilio_auth_token, settings.public_url)
+    if refusal is not None:
+        return refusal
+    form = request.form
+    phone = normalise_sender(form.get("From") or form.get("Caller") or "")
+    call_sid = (form.get("CallSid") or "").strip()[:64]
+    recording_url = (form.get("RecordingUrl") or "").strip()[:500]
+    duration_text = (form.get("RecordingDuration") or "").strip()
+    duration = int(duration_text) if duration_text.isdigit() and len(duration_text) < 6 else None
+    response = VoiceResponse()
+    if not phone or not call_sid or not recording_url or not duration:
+        _say(response, speakable(say("voice.voicemail_empty")))
+        response.hangup()
+        return _twiml(str(response))
+    place = request.args.get("place") or None
+    try:
+        with transaction(runtime.sessions) as session:
+            saved = record_voicemail(
+                session,
+                phone=phone,
+                call_sid=call_sid,
+                place_id=place[:200] if place else None,
+                recording_url=recording_url,
+                recording_sid=(form.get("RecordingSid") or "").strip()[:64],
+                duration_seconds=duration,
+                now=clock.now(),
+            )
+        log.info("voicemail %s from %s, ticket %s", saved.id, mask_phone(phone), saved.ticket_id)
+    except Exception:
+        log.exception("voicemail of call %s from %s not saved", call_sid, mask_phone(phone))
+        return _sorry()
+    _say(response, speakable(say("voice.voicemail_saved")))
+    response.hangup()
+    return _twiml(str(response))
+
+
+@blueprint.post("/twilio/voice/transcription")
+def transcription() -> Response:
+    """Twilio's transcription of a voicemail (sent only when transcription is set up)."""
+    runtime = runtime_of(current_app)
+    settings = runtime.settings
+    refusal = refuse_unless_signed(request, settings.twilio_auth_token, settings.public_url)
+    if refusal is not None:
+        return refusal
+    text = (request.form.get("TranscriptionText") or "").strip()
+    recording = (request.form.get("RecordingSid") or "").strip()[:64]
+    if text and recording and request.form.get("TranscriptionStatus", "completed") == "completed":
+        with transaction(runtime.sessions) as session:
+            add_transcription(session, recording, text, clock.now())
+    return Response(status=204)

@@ -1,0 +1,88 @@
+"""SMS wording made speakable: how a reply written for a screen is said on the phone.
+
+Flows answer in the catalogue's SMS wording; on a call the same reply is read by a French voice,
+so "9h45" becomes "9 heures 45", "Répondez 1, 2 ou 3" becomes "Tapez 1, 2 ou 3", a numbered
+list becomes "mardi 24 novembre à 9 heures, tapez 1.", words in capitals are not spelled, and a
+reply too long to listen to is cut between sentences (sms-style.md, "Voice").
+"""
+
+from __future__ import annotations
+
+import re
+
+from bot.wording import say
+
+# 150 words a minute is a calm French voice: 25 seconds is about 62 words (issue 7).
+WORDS_PER_SECOND = 2.5
+LONGEST_PROMPT_SECONDS = 25
+MAX_WORDS = int(WORDS_PER_SECOND * LONGEST_PROMPT_SECONDS)
+
+_NUMBERED = re.compile(r"^(\d{1,2})[.)]?\s+(.+)$")
+_TIME = re.compile(r"\b(\d{1,2})h(\d{2})?\b")
+_ANSWER_YES = re.compile(r"\bRépondez OUI\b")
+_ANSWER_NUMBERS = re.compile(r"\bRépondez (?:avec )?((?:le numéro|\d)(?:, \d)*(?: ou \d)?)")
+_ANSWER_HELP = re.compile(r"\s*Répondez AIDE pour le menu\.?")
+_SEND_OR_WRITE = re.compile(r"\b(Envoyez|Écrivez)\b")
+_WRITE_TO_ME = re.compile(r"\bÉcrivez-moi\b")
+_EXAMPLE = re.compile(r"\s*\(ex\s*:[^)]*\)")
+_URL = re.compile(r"https?://\S+")
+_RDV = re.compile(r"\brdv\b", re.IGNORECASE)
+# The SMS keywords (written in capitals so they stand out) are said, not spelled.
+_OTHER = re.compile(r"\bou AUTRE\b")
+_KEYWORDS = re.compile(r"\b(OUI|NON|AUTRE|ANNULER|DECALER|ATTENTE|AIDE|STOP|START)\b")
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
+
+
+def _hours(match: re.Match[str]) -> str:
+    hours = int(match.group(1))
+    minutes = match.group(2)
+    if hours == 12 and not minutes:
+        return say("dates.noon")
+    spoken = say("dates.spoken_hours", hours=hours)
+    return f"{spoken} {int(minutes)}" if minutes and int(minutes) else spoken
+
+
+def _line(line: str) -> str:
+    numbered = _NUMBERED.match(line)
+    if numbered and not line.endswith("?"):
+        label = numbered.group(2).rstrip(". ")
+        return say("voice.choice", label=label, number=numbered.group(1))
+    return line if line.endswith((".", "!", "?", ":")) else f"{line}."
+
+
+def speakable(text: str) -> str:
+    """The reply as it should be heard: no abbreviations, keys to press, short enough."""
+    text = _URL.sub("", text)
+    text = _EXAMPLE.sub("", text)
+    text = _ANSWER_HELP.sub(" " + say("voice.answer_hint"), text)
+    lines = [line.strip() for line in text.split("\n") if line.strip()]
+    spoken = " ".join(_line(line) for line in lines)
+    spoken = _ANSWER_YES.sub(say("voice.say_yes").capitalize(), spoken)
+    press = say("voice.press").capitalize()
+    spoken = _ANSWER_NUMBERS.sub(lambda m: f"{press} {m.group(1)}", spoken)
+    spoken = _OTHER.sub(f"ou {say('voice.say_word')} autre", spoken)
+    spoken = _WRITE_TO_ME.sub(say("voice.call_back"), spoken)
+    spoken = _SEND_OR_WRITE.sub(say("voice.say_word").capitalize(), spoken)
+    spoken = _TIME.sub(_hours, spoken)
+    spoken = _RDV.sub("rendez-vous", spoken)
+    spoken = _KEYWORDS.sub(lambda m: m.group(0).lower(), spoken)
+    return shorten(" ".join(spoken.split()))
+
+
+def words(text: str) -> int:
+    """How many words a prompt has (what the 25-second rule is measured on)."""
+    return len(text.split())
+
+
+def shorten(text: str, max_words: int = MAX_WORDS) -> str:
+    """Whole sentences, as many as fit in `max_words` (a single long one is cut at a word)."""
+    if words(text) <= max_words:
+        return text
+    kept: list[str] = []
+    for sentence in _SENTENCE_END.split(text):
+        if words(" ".join([*kept, sentence])) > max_words:
+            break
+        kept.append(sentence)
+    if kept:
+        return " ".join(kept)
+    return " ".join(text.split()[:max_words]) + "."
