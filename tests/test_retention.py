@@ -99,3 +99,51 @@ def test_a_resident_with_an_upcoming_appointment_is_kept_until_it_has_passed(
     frozen.set((latest.ends_at + timedelta(days=1)).isoformat())
     purge_personal_data(runtime)
     assert RESIDENT not in _residents(runtime)
+
+
+def test_voicemails_and_sent_messages_past_retention_are_purged_even_for_residents_still_seen(
+    twilio: Twilio, runtime: Runtime, frozen: Clock
+) -> None:
+    from bot.database import transaction
+    from bot.models import CallbackTicket, OutboundMessage, Voicemail
+    from bot.services.conversations import get_or_create_resident
+    from bot.services.outbox import enqueue
+    from bot.services.voicemails import record_voicemail
+    from tests.conftest import DEFAULT_NOW
+
+    with transaction(runtime.sessions) as session:
+        record_voicemail(
+            session,
+            phone=RESIDENT,
+            call_sid="CA" + "7" * 32,
+            place_id=None,
+            recording_url="https://api.twilio.com/2010-04-01/Accounts/AC1/Recordings/RE1",
+            recording_sid="RE" + "1" * 32,
+            duration_seconds=12,
+            now=DEFAULT_NOW,
+        )
+        resident = get_or_create_resident(session, RESIDENT, DEFAULT_NOW)
+        for key in ("sent-long-ago", "still-due"):
+            enqueue(
+                session,
+                resident_id=resident.id,
+                kind="reminder",
+                channel="sms",
+                dedupe_key=key,
+                due_at=DEFAULT_NOW,
+                now=DEFAULT_NOW,
+            )
+        session.execute(
+            OutboundMessage.__table__.update()
+            .where(OutboundMessage.dedupe_key == "sent-long-ago")
+            .values(status="sent")
+        )
+    frozen.set("2027-03-01T10:00:00+01:00")  # 98 days later
+    twilio.text("Bonjour")  # still seen: the resident stays, their old voice message does not
+    purge_personal_data(runtime)
+    assert _count(runtime, Voicemail) == 0
+    assert _count(runtime, CallbackTicket) == 0
+    with runtime.sessions() as session:
+        kept = list(session.scalars(select(OutboundMessage.dedupe_key)))
+    assert kept == ["still-due"]  # what is still to send is not personal history yet
+    assert RESIDENT in _residents(runtime)

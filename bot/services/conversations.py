@@ -13,8 +13,10 @@ from sqlalchemy.orm import Session
 from bot.models import (
     Appointment,
     Conversation,
+    OutboundMessage,
     ProcessedMessage,
     Resident,
+    Voicemail,
     WorkshopRegistration,
 )
 
@@ -121,7 +123,8 @@ def opt_out_phone(session: Session, phone: str, now: datetime) -> bool:
 
 
 def purge_expired(session: Session, now: datetime, retention_days: int) -> int:
-    """Delete message records, conversation memory and residents unseen for the retention period.
+    """Delete message records (in and out), voicemails, conversation memory and residents unseen
+    for the retention period.
 
     A resident who opted out is kept, number and all: forgetting them would forget their STOP,
     and the next reminder or advisor reply would reach a number that refused messages; honouring
@@ -133,6 +136,12 @@ def purge_expired(session: Session, now: datetime, retention_days: int) -> int:
     removed = 0
     for statement in (
         delete(ProcessedMessage).where(ProcessedMessage.created_at < cutoff),
+        # A voice is personal data too: the address of the recording goes (its ticket with it).
+        delete(Voicemail).where(Voicemail.created_at < cutoff),
+        delete(OutboundMessage).where(
+            OutboundMessage.created_at < cutoff,
+            OutboundMessage.status.notin_(("pending", "sending")),
+        ),
         delete(Conversation).where(Conversation.updated_at < cutoff),
         delete(Resident).where(
             Resident.last_seen_at < cutoff,
