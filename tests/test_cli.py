@@ -194,3 +194,44 @@ def test_a_broken_agenda_file_exits_1_says_where_and_changes_nothing(
     assert "Traceback" not in result.output
     assert _advisors(env["RELAIS_DATABASE_URL"]) == before
     assert before["thipi-sebastien"][1] == "Sébastien"
+
+
+def test_reminders_run_once_sends_what_is_due_at_the_time_given(env: dict[str, str]) -> None:
+    from datetime import datetime
+
+    from bot.clock import PARIS
+    from bot.database import transaction
+    from bot.services.bookings import book_slot
+    from bot.services.conversations import get_or_create_resident
+    from bot.services.demo import load_demo_territory_if_empty
+
+    runner = CliRunner()
+    env = {**env, "RELAIS_OUTBOUND": "simulator"}
+    assert runner.invoke(main, ["db", "upgrade"], env=env).exit_code == 0
+    engine = make_engine(env["RELAIS_DATABASE_URL"])
+    booked_at = datetime(2026, 11, 23, 10, 0, tzinfo=PARIS)
+    with transaction(make_session_factory(engine)) as session:
+        load_demo_territory_if_empty(session, booked_at)
+        resident = get_or_create_resident(session, "+33639980042", booked_at)
+        advisor = session.scalars(select(Advisor.id).where(Advisor.ref == "thipi-sebastien")).one()
+        book_slot(
+            session,
+            resident.id,
+            advisor,
+            datetime(2026, 11, 26, 11, 15, tzinfo=PARIS),
+            None,
+            booked_at,
+        )
+    engine.dispose()
+    early = runner.invoke(
+        main, ["reminders", "run-once", "--now", "2026-11-25T09:59:00+01:00"], env=env
+    )
+    assert early.exit_code == 0, early.output
+    assert early.output.startswith("0 envoyé(s)")
+    due = runner.invoke(
+        main, ["reminders", "run-once", "--now", "2026-11-25T10:00:00+01:00"], env=env
+    )
+    assert due.output.startswith("1 envoyé(s), 0 à réessayer, 0 en échec"), due.output
+    bad = runner.invoke(main, ["reminders", "run-once", "--now", "mercredi"], env=env)
+    assert bad.exit_code == 2
+    assert "ISO-8601" in bad.stderr
