@@ -9,6 +9,7 @@ advisors call back. Only the rendering (webhooks/voice.py) differs from SMS.
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 
 from sqlalchemy.orm import Session
@@ -16,14 +17,17 @@ from sqlalchemy.orm import Session
 from bot.services import conversations
 from bot.services import places as place_service
 from bot.wording import say
-from flows import appointments, router, workshops
+from flows import appointments, booking, router, workshops
 from flows.context import Turn
 from flows.hours import schedule_of
 from flows.messages import Inbound, Reply
 from flows.state import ConversationState
+from flows.text import words
 from nlu import Intent, IntentEngine, Understanding
 
 VOICE_MENU = "voice_menu"
+# Said instead of the SMS "0 pour passer" at the reason question (0 is a person on the phone).
+_SKIP = re.compile(r"^(passer|je passe|aucun|rien|sans|pas de motif|autre chose)\b")
 # Questions a key can answer with 1 for yes and 2 for no.
 YES_NO = frozenset(
     [
@@ -128,6 +132,8 @@ def answer_call(session: Session, engine: IntentEngine, inbound: Inbound) -> Rep
         state.clear_question()
         reply = router.dispatch(call.turn(empty), intent)
         return call.save(_voice_handoff(call, reply))
+    if state.expects == booking.MOTIF_CHOICE and _SKIP.match(words(speech)):
+        speech = "0"  # "passer": on the phone, the 0 key means a person
     if not speech and state.expects in YES_NO and digits in {"1", "2"}:
         speech = say("voice.yes") if digits == "1" else say("voice.no")
     understanding = engine.parse(speech or digits)
