@@ -68,3 +68,41 @@ def test_a_person_texts_the_assistant_in_the_simulator(server: str, tmp_path: Pa
         assert "SMS" in page.locator(".meta").nth(2).inner_text()
         page.screenshot(path=str(tmp_path / "simulator.png"), full_page=True)
         browser.close()
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_a_person_calls_the_voice_line_in_the_simulator(server: str, tmp_path: Path) -> None:
+    sync_api = pytest.importorskip("playwright.sync_api")
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        page = browser.new_page()
+        page.goto(server + "/")
+        said = page.locator("#appel-fil .relais-dit")
+        page.get_by_role("checkbox", name="Lire à voix haute").check()
+
+        page.get_by_role("button", name="Appeler").click()
+        said.nth(0).wait_for(timeout=15000)
+        assert "ici Relais" in said.nth(0).inner_text()
+        assert "tapez 1 pour les horaires" in said.nth(0).inner_text()
+
+        # The menu takes one key: pressing 1 answers at once, as on a real phone.
+        page.get_by_role("button", name="Touche 1").click()
+        said.nth(1).wait_for(timeout=15000)
+        assert "Dans quelle commune habitez-vous ?" in said.nth(1).inner_text()
+
+        page.get_by_label("Parler (texte)").fill("57100")
+        page.get_by_role("button", name="Envoyer ce que vous dites").click()
+        said.nth(2).wait_for(timeout=15000)
+        assert "Le code 57100 couvre plusieurs communes" in said.nth(2).inner_text()
+
+        page.get_by_role("button", name="Raccrocher").click()
+        assert page.locator("#etat").inner_text() == "Appel terminé."
+        assert page.get_by_role("button", name="Appeler").is_enabled()
+        page.screenshot(path=str(tmp_path / "call.png"), full_page=True)
+
+        # The SMS simulator still works next to the phone.
+        page.fill("#message", "il y a une permanence près de 57970 ?")
+        page.click("#envoyer")
+        page.locator(".bulle.relais").nth(0).wait_for(timeout=15000)
+        assert "1 Yutz" in page.locator(".bulle.relais").nth(0).inner_text()
+        browser.close()

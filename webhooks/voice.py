@@ -96,9 +96,9 @@ def voice_twiml(reply: Reply, runtime: Runtime, turn: int, place_id: str | None 
             speech_timeout="auto",
             action_on_empty_result=True,
             finish_on_key="#",
+            # One key answers a menu or a list at once; a postal code ends with # or a pause.
+            **({"num_digits": 1} if reply.expects in ONE_KEY else {}),
         )
-        if reply.expects in ONE_KEY:
-            gather.num_digits = 1
         _say(gather, spoken)
         response.append(gather)
     return str(response)
