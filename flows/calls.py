@@ -10,6 +10,7 @@ advisors call back. Only the rendering (webhooks/voice.py) differs from SMS.
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from datetime import datetime
 
 from sqlalchemy.orm import Session
@@ -17,7 +18,7 @@ from sqlalchemy.orm import Session
 from bot.services import conversations
 from bot.services import places as place_service
 from bot.wording import say
-from flows import appointments, booking, router, workshops
+from flows import appointments, booking, menus, router, workshops
 from flows.context import Turn
 from flows.hours import schedule_of
 from flows.messages import Inbound, Reply
@@ -90,12 +91,22 @@ class CallTurn:
         """A flows Turn for this call's message."""
         return Turn(self.session, understanding, self.state, self.now, self.resident.id)
 
-    def save(self, reply: Reply) -> Reply:
-        """Remember what was said (for "*") and store the memory."""
-        if reply.text and not reply.end:
-            self.state.voice_last = reply.text
+    def save(self, reply: Reply, repeatable: str | None = None) -> Reply:
+        """Store the memory, with what "*" repeats: the question itself, without "pardon"."""
+        if repeatable is not None:
+            self.state.voice_last = repeatable
+        elif reply.text and not reply.end:
+            self.state.voice_last = " ".join([reply.text, *reply.parts])
         conversations.save_state(self.session, self.resident, self.state.to_json(), self.now)
         return reply
+
+    def menu_again(self, apology: str) -> Reply:
+        """An apology, then the phone menu (whose keys are not the SMS menu's)."""
+        self.state.clear_question()
+        self.state.ask(VOICE_MENU, self.now)
+        menu = say("voice.menu")
+        reply = Reply(f"{say(apology)} {menu}", key=apology, expects=VOICE_MENU)
+        return self.save(reply, repeatable=menu)
 
 
 def start_call(session: Session, inbound: Inbound) -> Reply:
@@ -119,19 +130,26 @@ def answer_call(session: Session, engine: IntentEngine, inbound: Inbound) -> Rep
             state.voice_silences = 0
             return call.save(person(call, lost=True))
         again = state.voice_last or say("voice.menu")
-        return call.save(Reply(f"{say('voice.silence')} {again}", key="voice.silence"))
+        reply = Reply(f"{say('voice.silence')} {again}", key="voice.silence", expects=state.expects)
+        return call.save(reply, repeatable=again)
     state.voice_silences = 0
     if digits == "*":
         again = state.voice_last or say("voice.menu")
-        return call.save(Reply(again, key="voice.repeat"))
+        return call.save(Reply(again, key="voice.repeat", expects=state.expects), repeatable=again)
     if digits == "0":
         return call.save(person(call))
     empty = Understanding(text="", intent=Intent.OUT_OF_SCOPE, confidence=0.0)
-    intent = _menu_intent(call.turn(empty), digits) if state.expects == VOICE_MENU else None
-    if intent is not None:
+    if state.expects == VOICE_MENU and digits and not speech:
+        intent = _menu_intent(call.turn(empty), digits)
+        if intent is None:  # "9" is not on the menu: as a message not understood
+            state.failures += 1
+            if state.failures >= menus.PERSON_AFTER:
+                state.failures = 0
+                return call.save(person(call, lost=True))
+            return call.menu_again("voice.not_understood")
         state.clear_question()
         reply = router.dispatch(call.turn(empty), intent)
-        return call.save(_voice_handoff(call, reply))
+        return call.save(_after_answer(call, _voice_handoff(call, reply)))
     if state.expects == booking.MOTIF_CHOICE and _SKIP.match(words(speech)):
         speech = "0"  # "passer": on the phone, the 0 key means a person
     if not speech and state.expects in YES_NO and digits in {"1", "2"}:
@@ -141,12 +159,16 @@ def answer_call(session: Session, engine: IntentEngine, inbound: Inbound) -> Rep
     if reply.key.startswith("not_understood.person"):
         return call.save(person(call, lost=True))
     if reply.key.startswith("not_understood."):
-        # The SMS menu's numbers are not the phone menu's: offer the phone menu again.
-        state.clear_question()
-        state.ask(VOICE_MENU, call.now)
-        text = f"{say('voice.not_understood')} {say('voice.menu')}"
-        return call.save(Reply(text, key="voice.not_understood", expects=VOICE_MENU))
-    return call.save(_voice_handoff(call, reply))
+        return call.menu_again("voice.not_understood")
+    return call.save(_after_answer(call, _voice_handoff(call, reply)))
+
+
+def _after_answer(call: CallTurn, reply: Reply) -> Reply:
+    """An answer that asks nothing (hours, an address) ends with the menu, not with silence."""
+    if reply.expects or call.state.expects or reply.end or reply.handoff:
+        return reply
+    call.state.ask(VOICE_MENU, call.now)
+    return replace(reply, expects=VOICE_MENU, parts=(*reply.parts, say("voice.next")))
 
 
 def _voice_handoff(call: CallTurn, reply: Reply) -> Reply:

@@ -185,7 +185,7 @@ def test_a_transfer_nobody_answers_ends_in_the_voicemail(client: FlaskClient) ->
     call.answer(digits="0")
     assert call.last["kind"] == "dial", call.last
     assert call.last["number"].startswith("+33")
-    assert call.last["action"] == "/twilio/voice/dial-ended"
+    assert call.last["action"] == "/twilio/voice/dial-ended?place=demo-mission-locale-yutz"
     call.answer()  # the simulator cannot ring a phone: "no-answer"
     assert call.heard.startswith("Le conseiller ne répond pas.")
     assert call.last["kind"] == "record"

@@ -46,6 +46,7 @@ SAMPLES = {
     "choices": "1, 2 ou 3",
     "window": "le mercredi 25 novembre l'après-midi",
     "part": "l'après-midi",
+    "what": "pour le prendre",
     "label": "démarche en ligne (CAF, ameli, impôts, ANTS, CESU...)",
     "motifs": "1 e-mail\n2 démarche en ligne (CAF, ameli, impôts, ANTS, CESU...)\n"
     "3 smartphone ou tablette\n4 CV et recherche d'emploi\n5 mots de passe et comptes\n6 autre",

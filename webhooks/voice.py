@@ -30,7 +30,7 @@ from flows.calls import SPEECH_HINTS, VOICE_MENU, YES_NO, answer_call, start_cal
 from flows.messages import Reply
 from webhooks.forms import FormError, normalise_sender, parse_voice_form
 from webhooks.signature import refuse_unless_signed
-from webhooks.voice_text import speakable
+from webhooks.voice_text import MAX_WORDS, speakable, words
 
 log = logging.getLogger(__name__)
 
@@ -70,11 +70,13 @@ def _record(response: VoiceResponse, runtime: Runtime, place_id: str | None) -> 
 def voice_twiml(reply: Reply, runtime: Runtime, turn: int, place_id: str | None = None) -> str:
     """The TwiML for a reply: put through, voicemail, goodbye, or ask and wait for an answer."""
     response = VoiceResponse()
-    spoken = speakable(reply.text)
+    after = " ".join(speakable(part) for part in reply.parts)
+    spoken = " ".join([speakable(reply.text, MAX_WORDS - words(after)), after]).strip()
+    place_query = f"?place={quote(place_id, safe='')}" if place_id else ""
     if reply.transfer_to:
         _say(response, spoken)
         dial = response.dial(
-            action=_url(runtime, "/twilio/voice/dial-ended"),
+            action=_url(runtime, f"/twilio/voice/dial-ended{place_query}"),
             method="POST",
             timeout=DIAL_SECONDS,
         )
@@ -177,7 +179,8 @@ def dial_ended() -> Response:
         response.hangup()
         return _twiml(str(response))
     _say(response, speakable(f"{say('voice.no_answer')} {say('voice.voicemail')}"))
-    _record(response, runtime, None)
+    place = request.args.get("place") or None
+    _record(response, runtime, place[:200] if place else None)
     return _twiml(str(response))
 
 

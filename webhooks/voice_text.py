@@ -19,7 +19,9 @@ MAX_WORDS = int(WORDS_PER_SECOND * LONGEST_PROMPT_SECONDS)
 
 _NUMBERED = re.compile(r"^(\d{1,2})[.)]?\s+(.+)$")
 _TIME = re.compile(r"\b(\d{1,2})h(\d{2})?\b")
+_ANSWER_YES_OR_NO = re.compile(r"\bRépondez OUI (pour [^,.]+), NON sinon")
 _ANSWER_YES = re.compile(r"\bRépondez OUI\b")
+_PHONE_ABBREVIATION = re.compile(r"\bTél\b\.?")
 _ANSWER_NUMBERS = re.compile(r"\bRépondez (?:avec )?((?:le numéro|\d)(?:, \d)*(?: ou \d)?)")
 _ANSWER_HELP = re.compile(r"\s*Répondez AIDE pour le menu\.?")
 _ZERO_TO_SKIP = re.compile(r",? ou 0 pour passer")
@@ -51,14 +53,18 @@ def _line(line: str) -> str:
     return line if line.endswith((".", "!", "?", ":")) else f"{line}."
 
 
-def speakable(text: str) -> str:
+def speakable(text: str, max_words: int = MAX_WORDS) -> str:
     """The reply as it should be heard: no abbreviations, keys to press, short enough."""
     text = _URL.sub("", text)
     text = _EXAMPLE.sub("", text)
     text = _ANSWER_HELP.sub(" " + say("voice.answer_hint"), text)
     lines = [line.strip() for line in text.split("\n") if line.strip()]
     spoken = " ".join(_line(line) for line in lines)
+    spoken = _ANSWER_YES_OR_NO.sub(
+        lambda m: say("voice.yes_or_no", what=m.group(1)).capitalize(), spoken
+    )
     spoken = _ANSWER_YES.sub(say("voice.say_yes").capitalize(), spoken)
+    spoken = _PHONE_ABBREVIATION.sub(say("voice.phone"), spoken)
     press = say("voice.press").capitalize()
     spoken = _ANSWER_NUMBERS.sub(lambda m: f"{press} {m.group(1)}", spoken)
     spoken = _OTHER.sub(f"ou {say('voice.say_word')} autre", spoken)
@@ -68,7 +74,7 @@ def speakable(text: str) -> str:
     spoken = _TIME.sub(_hours, spoken)
     spoken = _RDV.sub("rendez-vous", spoken)
     spoken = _KEYWORDS.sub(lambda m: m.group(0).lower(), spoken)
-    return shorten(" ".join(spoken.split()))
+    return shorten(" ".join(spoken.split()), max_words)
 
 
 def words(text: str) -> int:
