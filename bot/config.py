@@ -54,6 +54,8 @@ class Settings:
     # (recorded only, shown by the simulator page: the demo without a Twilio account).
     outbound: str = "twilio"
     send_rate: float = 10.0  # messages per second per dispatcher (0: no limit)
+    # Twilio's <Record transcribe> understands English only: off unless asked for.
+    voicemail_transcribe: bool = False
 
     def __post_init__(self) -> None:
         if not self.database_url:
@@ -139,4 +141,5 @@ def settings_from_env(environ: Mapping[str, str] | None = None) -> Settings:
             or ("simulator" if dev_demo and not env.get("TWILIO_API_URL") else "twilio")
         ).lower(),
         send_rate=float(env.get("RELAIS_SEND_RATE") or 10.0),
+        voicemail_transcribe=_flag(env.get("RELAIS_VOICEMAIL_TRANSCRIBE"), False),
     )

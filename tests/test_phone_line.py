@@ -569,3 +569,25 @@ def test_an_unknown_key_is_never_a_dead_end(call: Call) -> None:
             break
     else:
         pytest.fail("four unknown keys and still no person offered")
+
+
+@pytest.mark.parametrize("transcribe", [False, True])
+def test_voicemails_are_transcribed_only_when_asked(runtime: Runtime, transcribe: bool) -> None:
+    """Twilio's <Record transcribe> understands English only: off unless configured."""
+    from dataclasses import replace
+
+    from flows.messages import Reply
+    from webhooks.voice import voice_twiml
+
+    configured = replace(
+        runtime, settings=runtime.settings.with_overrides(voicemail_transcribe=transcribe)
+    )
+    reply = Reply("Laissez votre message après le bip.", voicemail=True, key="voice.voicemail")
+    heard = check_twiml(voice_twiml(reply, configured, 3, "demo-thipi-thionville"))
+    record = heard.root.find("Record")
+    assert record is not None
+    if transcribe:
+        assert record.attrib["transcribe"] == "true"
+        assert record.attrib["transcribeCallback"] == f"{PUBLIC_URL}/twilio/voice/transcription"
+    else:
+        assert "transcribe" not in record.attrib

@@ -57,6 +57,12 @@ def _say(target: VoiceResponse | Gather, text: str) -> None:
 
 def _record(response: VoiceResponse, runtime: Runtime, place_id: str | None) -> None:
     query = f"?place={quote(place_id, safe='')}" if place_id else ""
+    transcription: dict[str, object] = {}
+    if runtime.settings.voicemail_transcribe:
+        transcription = {
+            "transcribe": True,
+            "transcribe_callback": _url(runtime, "/twilio/voice/transcription"),
+        }
     response.record(
         action=_url(runtime, f"/twilio/voice/voicemail{query}"),
         method="POST",
@@ -64,6 +70,7 @@ def _record(response: VoiceResponse, runtime: Runtime, place_id: str | None) -> 
         timeout=5,
         finish_on_key="#",
         play_beep=True,
+        **transcription,
     )
 
 
