@@ -21,12 +21,17 @@ from bot.wording import say
 from flows import appointments, booking, menus, router, workshops
 from flows.context import Turn
 from flows.hours import schedule_of
-from flows.messages import Inbound, Reply
-from flows.state import ConversationState
+from flows.messages import ANONYMOUS_CALLER, Inbound, Reply
+from flows.state import VOICE_MENU, ConversationState
 from flows.text import words
 from nlu import Intent, IntentEngine, Understanding
 
-VOICE_MENU = "voice_menu"
+# What a caller may do with the appointment just read out (menu 2): 1 cancel, 2 move.
+VOICE_MANAGE = "voice_manage"
+# Below this, speech is not acted on: asked again (a "oui" heard wrong could cancel).
+LOWEST_CONFIDENCE = 0.4
+LOWEST_CONFIDENCE_YES_NO = 0.6
+_SPOKEN_KEYS = {"zero": "0", "zéro": "0", "etoile": "*", "étoile": "*"}
 # Said instead of the SMS "0 pour passer" at the reason question (0 is a person on the phone).
 _SKIP = re.compile(r"^(passer|je passe|aucun|rien|sans|pas de motif|autre chose)\b")
 # Questions a key can answer with 1 for yes and 2 for no.
@@ -119,6 +124,15 @@ def start_call(session: Session, inbound: Inbound) -> Reply:
     return call.save(Reply(text, key="voice.welcome", expects=VOICE_MENU))
 
 
+def end_call(session: Session, inbound: Inbound) -> None:
+    """The caller hung up: no question is left waiting (a later SMS "1" is not a slot chosen)."""
+    call = CallTurn(session, inbound)
+    call.state.clear_question()
+    call.state.voice_silences = 0
+    call.state.voice_last = ""
+    call.save(Reply("", end=True))
+
+
 def answer_call(session: Session, engine: IntentEngine, inbound: Inbound) -> Reply:
     """One answer on a call (keys or speech, maybe nothing): the next thing to say."""
     call = CallTurn(session, inbound)
@@ -133,12 +147,33 @@ def answer_call(session: Session, engine: IntentEngine, inbound: Inbound) -> Rep
         reply = Reply(f"{say('voice.silence')} {again}", key="voice.silence", expects=state.expects)
         return call.save(reply, repeatable=again)
     state.voice_silences = 0
+    spoken_key = _SPOKEN_KEYS.get(words(speech))
+    if spoken_key is not None:
+        digits, speech = spoken_key, ""  # "zéro", "étoile" said instead of pressed
+    if speech and not digits and _unsure(inbound, state):
+        state.failures += 1
+        if state.failures >= menus.PERSON_AFTER:
+            state.failures = 0
+            return call.save(person(call, lost=True))
+        again = state.voice_last or say("voice.menu")
+        reply = Reply(f"{say('voice.unsure')} {again}", key="voice.unsure", expects=state.expects)
+        return call.save(reply, repeatable=again)
     if digits == "*":
         again = state.voice_last or say("voice.menu")
         return call.save(Reply(again, key="voice.repeat", expects=state.expects), repeatable=again)
     if digits == "0":
+        if not state.place_id:
+            # Which advisor? The nearest one to the caller's commune (asked if unknown).
+            state.clear_question()
+            reply = router.dispatch(call.turn(empty_understanding()), Intent.HUMAN_ADVISOR)
+            return call.save(_voice_handoff(call, reply))
         return call.save(person(call))
-    empty = Understanding(text="", intent=Intent.OUT_OF_SCOPE, confidence=0.0)
+    if state.expects == VOICE_MANAGE and digits in {"1", "2"}:
+        state.clear_question()
+        chosen = Intent.CANCEL_APPOINTMENT if digits == "1" else Intent.RESCHEDULE_APPOINTMENT
+        reply = router.dispatch(call.turn(empty_understanding()), chosen)
+        return call.save(_after_answer(call, reply))
+    empty = empty_understanding()
     if state.expects == VOICE_MENU and digits and not speech:
         intent = _menu_intent(call.turn(empty), digits)
         if intent is None:  # "9" is not on the menu: as a message not understood
@@ -149,6 +184,10 @@ def answer_call(session: Session, engine: IntentEngine, inbound: Inbound) -> Rep
             return call.menu_again("voice.not_understood")
         state.clear_question()
         reply = router.dispatch(call.turn(empty), intent)
+        if intent == Intent.MY_APPOINTMENT and not reply.expects:
+            # "gérer un rendez-vous": say what can be done with it, by key.
+            state.ask(VOICE_MANAGE, call.now)
+            return call.save(replace(reply, expects=VOICE_MANAGE, parts=(say("voice.manage"),)))
         return call.save(_after_answer(call, _voice_handoff(call, reply)))
     if state.expects == booking.MOTIF_CHOICE and _SKIP.match(words(speech)):
         speech = "0"  # "passer": on the phone, the 0 key means a person
@@ -163,10 +202,25 @@ def answer_call(session: Session, engine: IntentEngine, inbound: Inbound) -> Rep
     return call.save(_after_answer(call, _voice_handoff(call, reply)))
 
 
+def empty_understanding() -> Understanding:
+    """What a key press means to the flows: no words, no intent."""
+    return Understanding(text="", intent=Intent.OUT_OF_SCOPE, confidence=0.0)
+
+
+def _unsure(inbound: Inbound, state: ConversationState) -> bool:
+    """Speech the recogniser is not sure of; on a yes/no question, a higher bar."""
+    if inbound.confidence is None:
+        return False
+    lowest = LOWEST_CONFIDENCE_YES_NO if state.expects in YES_NO else LOWEST_CONFIDENCE
+    return inbound.confidence < lowest
+
+
 def _after_answer(call: CallTurn, reply: Reply) -> Reply:
     """An answer that asks nothing (hours, an address) ends with the menu, not with silence."""
     if reply.expects or call.state.expects or reply.end or reply.handoff:
         return reply
+    if reply.text.rstrip().endswith("?"):
+        return reply  # it asks already
     call.state.ask(VOICE_MENU, call.now)
     return replace(reply, expects=VOICE_MENU, parts=(*reply.parts, say("voice.next")))
 
@@ -183,6 +237,10 @@ def person(call: CallTurn, lost: bool = False) -> Reply:
     place = place_service.get_place(call.session, call.state.place_id or "")
     call.state.clear_question()
     intro = say("voice.lost") if lost else ""
+    if call.inbound.sender.startswith(ANONYMOUS_CALLER):
+        # Nobody could call back a withheld number: ask for one in the message.
+        text = f"{intro} {say('voice.voicemail_anonymous')}".strip()
+        return Reply(text, key="voice.voicemail", handoff=True, voicemail=True)
     if place is not None and place.phone_e164 and schedule_of(place).is_open(call.now):
         text = f"{intro} {say('voice.transfer', place=place.name)}".strip()
         return Reply(

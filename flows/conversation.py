@@ -14,7 +14,7 @@ from bot.wording.gsm7 import GSM7_MULTI, count_segments, to_gsm7
 from flows.context import Turn
 from flows.messages import Inbound, Reply
 from flows.router import route
-from flows.state import ConversationState
+from flows.state import VOICE_MENU, ConversationState
 from flows.text import fold
 from nlu import Intent, IntentEngine
 
@@ -42,6 +42,8 @@ def handle_inbound(session: Session, engine: IntentEngine, inbound: Inbound) -> 
     resident = conversations.get_or_create_resident(session, inbound.sender, now)
     state = ConversationState.from_json(conversations.load_state(session, resident))
     state.expire(now)
+    if state.expects == VOICE_MENU:
+        state.clear_question()  # the caller hung up at the phone menu, then texted
     text = inbound.text.strip()
 
     if _OPT_IN.match(fold(text)):

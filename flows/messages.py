@@ -6,6 +6,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 
+# A caller whose number is withheld: known only for the length of the call ("appel-" + CallSid).
+ANONYMOUS_CALLER = "appel-"
+
 
 class Channel(StrEnum):
     """Where a message came from."""
@@ -25,6 +28,7 @@ class Inbound:
     received_at: datetime  # aware
     provider_id: str = ""  # MessageSid / CallSid
     digits: str = ""  # keypad input on the phone line
+    confidence: float | None = None  # the speech recogniser's confidence (phone line)
     has_media: bool = False
 
 

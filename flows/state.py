@@ -6,6 +6,8 @@ from dataclasses import asdict, dataclass, field, fields
 from datetime import datetime, timedelta
 from typing import Any
 
+# The phone menu waiting for a key (flows/calls.py); an SMS never answers it.
+VOICE_MENU = "voice_menu"
 # A question we asked ("which commune?") is forgotten after this long without an answer.
 PENDING_TTL = timedelta(hours=2)
 

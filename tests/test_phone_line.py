@@ -591,3 +591,101 @@ def test_voicemails_are_transcribed_only_when_asked(runtime: Runtime, transcribe
         assert record.attrib["transcribeCallback"] == f"{PUBLIC_URL}/twilio/voice/transcription"
     else:
         assert "transcribe" not in record.attrib
+
+
+# --- review: callers the first version served badly ---------------------------------------------
+
+
+def test_withheld_callers_never_share_a_memory(twilio: Twilio, runtime: Runtime) -> None:
+    first = Call(twilio, caller="anonymous")
+    first.start()
+    first.press("2")
+    first.say("Thionville")
+    first.press("1")
+    first.say("passer")
+    assert len(_appointments(runtime, phone=f"appel-{first.sid[-24:]}")) == 1
+    second = Call(twilio, caller="anonymous")
+    second.start()
+    heard = second.press("2")  # not the first caller's appointment
+    assert "Dans quelle commune" in heard.said
+
+
+def test_a_withheld_caller_is_asked_for_a_number_in_the_voicemail(
+    twilio: Twilio, frozen: Clock
+) -> None:
+    frozen.set("2026-11-23T21:00:00+01:00")
+    anonymous = Call(twilio, caller="anonymous")
+    anonymous.start()
+    anonymous.silence()
+    voicemail = anonymous.silence()
+    assert "Votre numéro est masqué" in voicemail.said
+    assert voicemail.has("Record")
+
+
+def test_speech_heard_badly_is_asked_again_not_acted_on(
+    call: Call, twilio: Twilio, runtime: Runtime
+) -> None:
+    call.start()
+    call.press("2")
+    call.say("Thionville")
+    call.press("1")
+    call.say("passer")
+    (booked,) = _appointments(runtime)
+    call = Call(twilio)  # a second call
+    call.start()
+    call.press("2")
+    call.press("1")  # cancel: "Voulez-vous l'annuler ?"
+    unsure = call.answer(SpeechResult="oui", Confidence="0.35")
+    assert unsure.said.startswith("Pardon, je n'ai pas bien entendu.")
+    assert _appointments(runtime)[0].status == "booked"
+    assert "annulé" in call.answer(SpeechResult="oui", Confidence="0.91").said
+    assert _appointments(runtime)[0].status == "cancelled"
+    assert booked.id == _appointments(runtime)[0].id
+
+
+def test_menu_2_with_an_appointment_offers_to_cancel_or_move_it(
+    call: Call, twilio: Twilio, runtime: Runtime
+) -> None:
+    call.start()
+    call.press("2")
+    call.say("Thionville")
+    call.press("1")
+    call.say("passer")
+    assert len(_appointments(runtime)) == 1
+    call = Call(twilio)  # a second call
+    call.start()
+    mine = call.press("2")
+    assert "Votre rendez-vous : le mardi 24 novembre à 9 heures" in mine.said
+    assert "Pour l'annuler, tapez 1. Pour le déplacer, tapez 2." in mine.said
+    assert mine.gather is not None and mine.gather.attrib.get("numDigits") == "1"
+    confirm = call.press("1")
+    assert "dites oui ou tapez 1. Sinon, dites non ou tapez 2." in confirm.said
+    assert "annulé" in call.press("1").said
+
+
+def test_zero_said_aloud_is_the_zero_key(call: Call) -> None:
+    call.start()
+    heard = call.say("zéro")
+    assert "Dans quelle commune" in heard.said  # which advisor: the nearest one
+
+
+def test_zero_without_a_place_asks_where_then_puts_through(call: Call) -> None:
+    call.start()
+    assert "Dans quelle commune" in call.press("0").said
+    through = call.say("Thionville")
+    dial = through.root.find("Dial")
+    assert dial is not None, through.xml
+    assert [n.text for n in dial.iter("Number")] != []
+
+
+def test_hanging_up_clears_the_question_for_a_later_sms(
+    call: Call, twilio: Twilio, runtime: Runtime
+) -> None:
+    call.start()
+    call.press("2")
+    call.say("Thionville")  # slots listed, then the caller hangs up
+    status = twilio.post("/twilio/status", call.form(CallStatus="completed", CallDuration="40"))
+    assert status.status_code == 204
+    reply = twilio.text("1")  # an SMS "1" later is not a slot chosen on the phone
+    assert "C'est noté pour le" not in reply
+    assert _appointments(runtime) == []

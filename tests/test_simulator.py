@@ -148,9 +148,11 @@ def test_after_hours_a_zero_leaves_a_voicemail(
     frozen.set("2026-11-23T21:00:00+01:00")
     call = Call(client)
     call.answer(digits="0")
+    assert "Dans quelle commune habitez-vous ?" in call.heard  # which advisor: the nearest
+    call.answer(speech="Yutz")
     assert "Laissez votre nom et votre message après le bip" in call.heard
     assert call.last["kind"] == "record"
-    assert call.last["action"] == "/twilio/voice/voicemail"
+    assert call.last["action"].startswith("/twilio/voice/voicemail?place=")
 
     call.answer(message="Bonjour, rappelez-moi pour ma carte grise, merci.")
     assert (
@@ -170,6 +172,7 @@ def test_an_empty_recording_is_not_kept(client: FlaskClient, frozen: Any) -> Non
     frozen.set("2026-11-23T21:00:00+01:00")
     call = Call(client)
     call.answer(digits="0")
+    call.answer(speech="Yutz")
     call.answer(message="", hangup=True)
     assert call.heard.startswith("Je n'ai pas reçu de message.")
     assert call.last["ended"] is True

@@ -7,7 +7,7 @@ from datetime import datetime
 
 import phonenumbers
 
-from flows.messages import Channel, Inbound
+from flows.messages import ANONYMOUS_CALLER, Channel, Inbound
 
 # Twilio caps an SMS body at 1,600 characters; anything longer is not from a phone.
 MAX_BODY = 1600
@@ -66,14 +66,19 @@ def parse_voice_form(form: Mapping[str, str], received_at: datetime, turn: str =
 
     The provider id is the CallSid and the turn number, so a retried webhook is handled once.
     """
-    sender = normalise_sender(form.get("From") or form.get("Caller") or "")
-    if not sender:
-        raise FormError("From is missing")
     call_id = (form.get("CallSid") or "").strip()
     if not call_id:
         raise FormError("CallSid is missing")
+    sender = normalise_sender(form.get("From") or form.get("Caller") or "")
+    if not sender.startswith("+"):
+        # Withheld ("anonymous"), or not a number: this call only, never another caller's memory.
+        sender = ANONYMOUS_CALLER + call_id[-24:]
     digits = "".join(c for c in (form.get("Digits") or "") if c in _DIGITS)[:12]
     speech = (form.get("SpeechResult") or "").replace("\x00", "")[:MAX_SPEECH].strip()
+    try:
+        confidence: float | None = float(form.get("Confidence") or "")
+    except ValueError:
+        confidence = None
     return Inbound(
         channel=Channel.VOICE,
         sender=sender,
@@ -81,4 +86,5 @@ def parse_voice_form(form: Mapping[str, str], received_at: datetime, turn: str =
         received_at=received_at,
         provider_id=f"{call_id[:48]}:{turn[:8]}" if turn else call_id[:64],
         digits=digits.rstrip("#"),
+        confidence=confidence if speech else None,
     )

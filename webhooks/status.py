@@ -8,16 +8,18 @@ https://www.twilio.com/docs/api/errors/21610
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 
 from flask import Blueprint, Response, current_app, request
 
 from bot import clock
 from bot.database import transaction
 from bot.privacy import mask_phone
-from bot.runtime import runtime_of
+from bot.runtime import Runtime, runtime_of
 from bot.services.conversations import get_or_create_resident, set_opt_out
 from bot.services.outbox import record_provider_status
-from webhooks.forms import normalise_sender
+from flows.calls import end_call
+from webhooks.forms import FormError, normalise_sender, parse_voice_form
 from webhooks.signature import refuse_unless_signed
 
 log = logging.getLogger(__name__)
@@ -25,6 +27,16 @@ log = logging.getLogger(__name__)
 blueprint = Blueprint("twilio_status", __name__)
 
 UNSUBSCRIBED_RECIPIENT = "21610"
+
+
+def _hung_up(runtime: Runtime, form: Mapping[str, str]) -> None:
+    """An incoming call ended: its pending question goes (flows/calls.py)."""
+    try:
+        inbound = parse_voice_form(form, clock.now(), "end")
+        with transaction(runtime.sessions) as session:
+            end_call(session, inbound)
+    except FormError:
+        log.warning("call status without CallSid or caller")
 
 
 @blueprint.post("/twilio/status")
@@ -48,6 +60,8 @@ def receive_status() -> Response:
         error_code or "none",
     )
     # Our callback URL names the outbox message (bot/dispatch/dispatcher.py).
+    if form.get("CallStatus") == "completed" and form.get("Direction", "").startswith("inbound"):
+        _hung_up(runtime, form)
     outbound = request.args.get("outbound", "")
     message_id = int(outbound) if outbound.isdigit() and len(outbound) < 12 else None
     with transaction(runtime.sessions) as session:

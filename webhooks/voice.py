@@ -26,8 +26,9 @@ from bot.runtime import Runtime, runtime_of
 from bot.services.conversations import AlreadyHandled, claim_message, record_outcome
 from bot.services.voicemails import add_transcription, record_voicemail
 from bot.wording import say
-from flows.calls import SPEECH_HINTS, VOICE_MENU, YES_NO, answer_call, start_call
+from flows.calls import SPEECH_HINTS, VOICE_MANAGE, YES_NO, answer_call, start_call
 from flows.messages import Reply
+from flows.state import VOICE_MENU
 from webhooks.forms import FormError, normalise_sender, parse_voice_form
 from webhooks.signature import refuse_unless_signed
 from webhooks.voice_text import MAX_WORDS, speakable, words
@@ -43,7 +44,18 @@ DIAL_SECONDS = 25  # ringing before the voicemail
 VOICEMAIL_SECONDS = 120
 # Questions answered with one key: the reply goes as soon as it is pressed.
 ONE_KEY = frozenset(
-    [VOICE_MENU, "slot_choice", "motif_choice", "place_choice", "commune_choice", "menu", *YES_NO]
+    [
+        VOICE_MENU,
+        VOICE_MANAGE,
+        "slot_choice",
+        "motif_choice",
+        "place_choice",
+        "commune_choice",
+        "workshop_choice",
+        "appointment_choice",
+        "menu",
+        *YES_NO,
+    ]
 )
 
 
