@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import logging
 import sys
+from datetime import timedelta
 from typing import Any
 
 from flask import Flask, Response, jsonify
+from flask_wtf.csrf import CSRFProtect
 
 from bot import clock
 from bot.config import Settings, settings_from_env
@@ -25,6 +27,7 @@ def create_app(settings: Settings | None = None, nlu_engine: Any = None) -> Flas
     configure_logging(settings.log_level)
     app = Flask("bot", instance_path=str(settings.instance_dir.resolve()))
     app.config.update(SECRET_KEY=settings.secret_key, MAX_CONTENT_LENGTH=256 * 1024)
+    configure_session_cookie(app, settings)
     db = make_engine(settings.database_url)
     runtime = Runtime(
         settings=settings,
@@ -33,7 +36,8 @@ def create_app(settings: Settings | None = None, nlu_engine: Any = None) -> Flas
         nlu=nlu_engine if nlu_engine is not None else build_intent_engine(settings),
     )
     app.extensions[EXTENSION_KEY] = runtime
-    register_blueprints(app, settings)
+    csrf = CSRFProtect(app)
+    register_blueprints(app, settings, csrf)
     register_health(app, runtime)
     register_error_handlers(app)
     return app
@@ -69,11 +73,36 @@ def build_intent_engine(settings: Settings) -> Any:
     return embedded
 
 
-def register_blueprints(app: Flask, settings: Settings) -> None:
-    """Twilio webhooks always; the simulator only outside production."""
-    import webhooks
+def configure_session_cookie(app: Flask, settings: Settings) -> None:
+    """The inbox's session cookie: never readable by scripts, not sent on cross-site posts,
+    HTTPS only when configured (always in production), signed for one working day at most
+    (Flask checks the signature's age even for a browser-session cookie)."""
+    app.config.update(
+        PERMANENT_SESSION_LIFETIME=timedelta(hours=12),
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=settings.secure_cookies,
+        REMEMBER_COOKIE_HTTPONLY=True,
+        REMEMBER_COOKIE_SAMESITE="Lax",
+        REMEMBER_COOKIE_SECURE=settings.secure_cookies,
+    )
 
+
+def register_blueprints(app: Flask, settings: Settings, csrf: CSRFProtect) -> None:
+    """Twilio webhooks and the inbox always; the simulator only outside production.
+
+    CSRF tokens protect every form; the Twilio webhooks are exempt because each request is
+    signed (X-Twilio-Signature), and so are the simulator's and /model/parse's JSON endpoints,
+    which no HTML form can post (JSON bodies need a script, held back by the same-origin rule).
+    """
+    import webhooks
+    from bot import inbox
+
+    before = set(app.blueprints)
     webhooks.register(app)
+    for name in set(app.blueprints) - before:
+        csrf.exempt(app.blueprints[name])
+    inbox.init_app(app)
     if settings.simulator:
         from bot.simulator import blueprint as simulator
 
@@ -83,10 +112,12 @@ def register_blueprints(app: Flask, settings: Settings) -> None:
                 "messages from any number; set RELAIS_SIMULATOR=0 unless this is a test"
             )
 
+        csrf.exempt(simulator)
         app.register_blueprint(simulator)
     if settings.nlu_api_enabled:
         from bot.nlu_api import blueprint as nlu_api
 
+        csrf.exempt(nlu_api)
         app.register_blueprint(nlu_api)
 
 

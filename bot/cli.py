@@ -1,4 +1,4 @@
-"""The `relais` command: serve, worker, db, places, agendas, reminders, nlu, purge."""
+"""The `relais` command: serve, worker, db, places, agendas, reminders, nlu, users, purge."""
 
 from __future__ import annotations
 
@@ -244,6 +244,58 @@ def nlu_evaluate(file: Path, as_json: bool) -> None:
         click.echo(json.dumps(report.to_json(), ensure_ascii=False, indent=2))
     else:
         click.echo(report.to_text())
+
+
+@main.group(help="Advisors' inbox accounts.")
+def users() -> None:
+    """Account commands."""
+
+
+@users.command("add", help="Create an advisor account for one or more places.")
+@click.argument("email")
+@click.option("--place", "place_ids", multiple=True, help="Place id (repeat for several places).")
+@click.option("--admin", is_flag=True, help="Sees every place.")
+@click.option(
+    "--password",
+    prompt="Mot de passe",
+    hide_input=True,
+    confirmation_prompt="Confirmez le mot de passe",
+    help="Asked for (hidden) when not given; on the command line it stays in the shell history.",
+)
+def users_add(email: str, place_ids: tuple[str, ...], admin: bool, password: str) -> None:
+    """Hash the password with argon2id and create the account; exit 1 on any refusal."""
+    from bot.services.users import (
+        EmailTaken,
+        InvalidEmail,
+        NoPlace,
+        UnknownPlaces,
+        WeakPassword,
+        add_user,
+    )
+
+    try:
+        with migrated_database() as engine, transaction(make_session_factory(engine)) as session:
+            account = add_user(
+                session, email, password, list(place_ids), is_admin=admin, now=clock.now()
+            )
+    except UnknownPlaces as exc:
+        click.echo(f"Compte non créé : lieu(x) inconnu(s) : {exc}", err=True)
+        sys.exit(1)
+    except InvalidEmail:
+        click.echo(f"Compte non créé : adresse e-mail invalide : {email}", err=True)
+        sys.exit(1)
+    except EmailTaken:
+        click.echo(f"Compte non créé : un compte existe déjà pour {email.strip()}", err=True)
+        sys.exit(1)
+    except WeakPassword as exc:
+        click.echo(f"Compte non créé : mot de passe trop court ({exc})", err=True)
+        sys.exit(1)
+    except NoPlace:
+        click.echo("Compte non créé : indiquez au moins un lieu (--place) ou --admin", err=True)
+        sys.exit(1)
+    role = "administrateur (tous les lieux)" if account.is_admin else "conseiller"
+    places = ", ".join(sorted(account.place_ids)) or "aucun"
+    click.echo(f"Compte {role} créé pour {account.email} ; lieux : {places}.")
 
 
 @main.command(help="Delete personal data past the retention period (RELAIS_RETENTION_DAYS).")

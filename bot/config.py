@@ -56,6 +56,12 @@ class Settings:
     send_rate: float = 10.0  # messages per second per dispatcher (0: no limit)
     # Twilio's <Record transcribe> understands English only: off unless asked for.
     voicemail_transcribe: bool = False
+    # Advisors' inbox. The session cookie is Secure (HTTPS only) by default in production;
+    # off in development so the local demo works over http://127.0.0.1. None: by environment.
+    session_cookie_secure: bool | None = None
+    # Failed logins allowed per email and client address within the window, then refused.
+    login_max_failures: int = 5
+    login_window_minutes: int = 15
 
     def __post_init__(self) -> None:
         if not self.database_url:
@@ -78,6 +84,12 @@ class Settings:
                 raise ConfigError("RELAIS_SIMULATOR must be off in production")
             if self.outbound != "twilio":
                 raise ConfigError("RELAIS_OUTBOUND must be 'twilio' in production")
+            if not self.secure_cookies:
+                raise ConfigError("RELAIS_SESSION_COOKIE_SECURE must be on in production (HTTPS)")
+        if self.login_max_failures < 1 or self.login_window_minutes < 1:
+            raise ConfigError(
+                "RELAIS_LOGIN_MAX_FAILURES and RELAIS_LOGIN_WINDOW_MINUTES must be 1 or more"
+            )
         if self.outbound not in {"twilio", "simulator"}:
             raise ConfigError(
                 f"RELAIS_OUTBOUND must be 'twilio' or 'simulator', not {self.outbound!r}"
@@ -88,6 +100,13 @@ class Settings:
             raise ConfigError(f"RELAIS_NLU must be 'embedded' or 'rasa', not {self.nlu_backend!r}")
         if self.nlu_backend == "rasa" and not self.rasa_url:
             raise ConfigError("RELAIS_NLU=rasa needs RASA_URL (e.g. http://127.0.0.1:5005)")
+
+    @property
+    def secure_cookies(self) -> bool:
+        """Whether the session cookie is sent over HTTPS only (default: in production)."""
+        if self.session_cookie_secure is None:
+            return self.env == "production"
+        return self.session_cookie_secure
 
     @property
     def nlu_api_enabled(self) -> bool:
@@ -142,4 +161,7 @@ def settings_from_env(environ: Mapping[str, str] | None = None) -> Settings:
         ).lower(),
         send_rate=float(env.get("RELAIS_SEND_RATE") or 10.0),
         voicemail_transcribe=_flag(env.get("RELAIS_VOICEMAIL_TRANSCRIBE"), False),
+        session_cookie_secure=_flag(env.get("RELAIS_SESSION_COOKIE_SECURE"), production),
+        login_max_failures=int(env.get("RELAIS_LOGIN_MAX_FAILURES") or 5),
+        login_window_minutes=int(env.get("RELAIS_LOGIN_WINDOW_MINUTES") or 15),
     )

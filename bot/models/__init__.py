@@ -1,5 +1,6 @@
 """Database tables (SQLAlchemy 2 typed mappings). Only services, seeding and migrations use them."""
 
+from bot.models.accounts import LoginAttempt, User, UserPlace
 from bot.models.core import (
     BOOKED,
     CANCELLED,
@@ -47,11 +48,14 @@ __all__ = [
     "Base",
     "CallbackTicket",
     "Conversation",
+    "LoginAttempt",
     "OutboundMessage",
     "Place",
     "ProcessedMessage",
     "ReminderPolicy",
     "Resident",
+    "User",
+    "UserPlace",
     "UtcDateTime",
     "Voicemail",
     "WaitingListEntry",
