@@ -208,6 +208,46 @@ def worker(every: float) -> None:
             dispatcher.close()
 
 
+@main.group(help="A resident's data (RGPD): export or erase it.")
+def resident() -> None:
+    """Resident data commands."""
+
+
+@resident.command("export", help="Print everything held about a phone number, as JSON.")
+@click.argument("number")
+def resident_export(number: str) -> None:
+    """Right of access: the resident's data, table by table."""
+    from bot.services.resident_data import UnknownNumber, export_resident
+
+    try:
+        with migrated_database() as engine, transaction(make_session_factory(engine)) as session:
+            data = export_resident(session, number)
+    except UnknownNumber:
+        click.echo("Aucune donnée pour ce numéro.", err=True)
+        sys.exit(1)
+    click.echo(json.dumps(data, ensure_ascii=False, indent=2))
+
+
+@resident.command("erase", help="Delete everything held about a phone number.")
+@click.argument("number")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+def resident_erase(number: str, yes: bool) -> None:
+    """Right to erasure: the resident and all their records, in one transaction."""
+    from bot.privacy import mask_phone
+    from bot.services.resident_data import UnknownNumber, erase_resident, normalise_number
+
+    masked = mask_phone(normalise_number(number))
+    if not yes:
+        click.confirm(f"Effacer toutes les données du {masked} ?", abort=True)
+    try:
+        with migrated_database() as engine, transaction(make_session_factory(engine)) as session:
+            removed = erase_resident(session, number)
+    except UnknownNumber:
+        click.echo("Aucune donnée pour ce numéro.", err=True)
+        sys.exit(1)
+    click.echo(f"{removed} enregistrement(s) effacé(s) pour le {masked}.")
+
+
 @main.group(help="Intent engine.")
 def nlu() -> None:
     """NLU commands."""
