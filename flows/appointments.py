@@ -6,6 +6,7 @@ from bot.services import bookings
 from bot.services import places as place_service
 from bot.services.bookings import AppointmentInfo
 from bot.wording import say
+from bot.wording.dates import format_when
 from flows import booking, menus
 from flows.context import Turn
 from flows.messages import Reply
@@ -31,7 +32,7 @@ def _about(turn: Turn, key: str, appointment: bookings.AppointmentInfo) -> Reply
     return Reply(
         say(
             key,
-            when=booking.when(appointment.starts_at),
+            when=format_when(appointment.starts_at),
             place=appointment.place_name,
             address=place.address if place else "",
             commune=place.commune if place else "",
@@ -66,7 +67,7 @@ def _items(appointments: list[AppointmentInfo]) -> list[str]:
         say(
             "appointments.item",
             number=number,
-            when=booking.when(a.starts_at),
+            when=format_when(a.starts_at),
             place=a.place_name,
         )
         for number, a in enumerate(appointments[:MAX_LISTED], start=1)
@@ -112,7 +113,7 @@ def confirm_cancel(turn: Turn, appointment: AppointmentInfo) -> Reply:
     turn.state.ask(CANCEL_CONFIRM, turn.now, pending_intent=Intent.CANCEL_APPOINTMENT.value)
     turn.state.appointment_id = appointment.id
     text = say(
-        "cancel.confirm", when=booking.when(appointment.starts_at), place=appointment.place_name
+        "cancel.confirm", when=format_when(appointment.starts_at), place=appointment.place_name
     )
     return Reply(text, key="cancel.confirm", expects=CANCEL_CONFIRM)
 
@@ -132,9 +133,7 @@ def offer_move(turn: Turn, appointment: AppointmentInfo, wish: dict[str, str]) -
     place = place_service.get_place(turn.session, appointment.place_id)
     if place is None:
         return Reply(say("appointments.gone"), key="appointments.gone")
-    intro = say(
-        "move.intro", when=booking.when(appointment.starts_at), place=appointment.place_name
-    )
+    intro = say("move.intro", when=format_when(appointment.starts_at), place=appointment.place_name)
     return booking.offer_slots(
         turn,
         place,
@@ -158,7 +157,7 @@ def move_to(turn: Turn, moving_id: int, key: str) -> Reply:
             turn.session, moving_id, turn.resident_id, advisor_id, starts_at, turn.now
         )
     except (bookings.SlotTaken, bookings.SlotUnavailable):
-        intro = say("move.taken", when=booking.when(old.starts_at))
+        intro = say("move.taken", when=format_when(old.starts_at))
         return booking.relist(turn, dict(state.slot_wish), intro=intro)
     except (bookings.AppointmentNotFound, bookings.AppointmentPast):
         state.clear_question()
@@ -172,7 +171,7 @@ def _answer_cancel_confirm(turn: Turn) -> Reply | None:
     appointment = next((a for a in _upcoming(turn) if a.id == state.appointment_id), None)
     if turn.understanding.intent == Intent.DENY and appointment is not None:
         state.clear_question()
-        text = say("cancel.kept", when=booking.when(appointment.starts_at))
+        text = say("cancel.kept", when=format_when(appointment.starts_at))
         return Reply(text, key="cancel.kept")
     if not says_yes(turn):
         return None
@@ -183,7 +182,7 @@ def _answer_cancel_confirm(turn: Turn) -> Reply | None:
         bookings.cancel_appointment(turn.session, appointment.id, turn.resident_id, turn.now)
     except (bookings.AppointmentNotFound, bookings.AppointmentPast):
         return Reply(say("appointments.gone"), key="appointments.gone")
-    return Reply(say("cancel.done", when=booking.when(appointment.starts_at)), key="cancel.done")
+    return Reply(say("cancel.done", when=format_when(appointment.starts_at)), key="cancel.done")
 
 
 def _answer_appointment_choice(turn: Turn) -> Reply | None:

@@ -17,7 +17,7 @@ from bot.services.agendas import has_agenda, list_motifs
 from bot.services.communes import Commune
 from bot.services.slots import NoAgenda, PartOfDay, Slot, SlotWish, free_slots
 from bot.wording import say
-from bot.wording.dates import format_day, format_time
+from bot.wording.dates import format_when
 from flows import answers, interim, locate, menus, waiting
 from flows.context import Turn
 from flows.messages import Reply
@@ -40,11 +40,6 @@ _OTHER_SLOTS = re.compile(
 _WAITING = re.compile(r"\b(attente|prevenez moi|prevenir|me prevenir|pas presse)\b")
 _NOT_BEFORE = re.compile(r"\b(pas avant|apres|a partir de|plus tard que)\b")
 _AFTERNOON = {"apres-midi", "après-midi", "aprem", "soir", "soiree", "soirée"}
-
-
-def when(starts_at: datetime) -> str:
-    """ "jeudi 3 décembre à 14h30"."""
-    return say("hours.at", day=format_day(starts_at), time=format_time(starts_at))
 
 
 def slot_key(slot: Slot) -> str:
@@ -219,7 +214,7 @@ def offer_slots(
         return _no_slot(place)
     lines = [intro or say("booking.slots_intro", place=place.name)]
     for number, slot in enumerate(found, start=1):
-        lines.append(say("booking.slot_item", number=number, when=when(slot.starts_at)))
+        lines.append(say("booking.slot_item", number=number, when=format_when(slot.starts_at)))
     count = len(found)
     choices = say("choices.one") if count == 1 else choices_phrase(count)
     lines.append(say("booking.slots_choose", choices=choices))
@@ -281,7 +276,7 @@ def _join_waiting_list(turn: Turn) -> Reply:
         state.clear_question()
         return book(turn)
     _, first = parse_key(state.choices[0])
-    before = say("waiting.window_before", when=when(first))
+    before = say("waiting.window_before", when=format_when(first))
     return waiting.join(turn, place, state.waiting_wish, first, before)
 
 
@@ -309,7 +304,7 @@ def _take_slot(turn: Turn, key: str) -> Reply:
         pending_intent=Intent.BOOK_APPOINTMENT.value,
     )
     state.booking_place, state.booking_slot, state.slot_wish = place_id, key, wish
-    text = say("booking.ask_motif", when=when(starts_at), motifs="\n".join(lines))
+    text = say("booking.ask_motif", when=format_when(starts_at), motifs="\n".join(lines))
     return Reply(text, key="booking.ask_motif", expects=MOTIF_CHOICE)
 
 
@@ -377,7 +372,7 @@ def _book(turn: Turn, key: str, motif: str | None) -> Reply:
     return Reply(
         say(
             "booking.confirmed",
-            when=when(booked.starts_at),
+            when=format_when(booked.starts_at),
             place=place.name,
             address=place.address,
             commune=place.commune,

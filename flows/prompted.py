@@ -17,6 +17,7 @@ from bot.services import places as place_service
 from bot.services.bookings import AppointmentInfo
 from bot.services.waiting_offers import OfferInfo, OfferNotOpen
 from bot.wording import say
+from bot.wording.dates import format_when
 from flows import appointments, booking
 from flows.context import Turn
 from flows.messages import Reply
@@ -97,7 +98,7 @@ def answer_prompt(turn: Turn) -> Reply | None:
         return Reply(say("reminder.gone"), key="reminder.gone")
     if answer == UNCLEAR:
         # Left unanswered: the next OUI, ANNULER or DECALER is read against this reminder.
-        text = say("reminder.which", when=booking.when(appointment.starts_at))
+        text = say("reminder.which", when=format_when(appointment.starts_at))
         return Reply(text, key="reminder.which")
     sent_messages.mark_answered(turn.session, prompt.id, answer, turn.now)
     turn.state.clear_question()
@@ -142,7 +143,7 @@ def _reminder_answer(turn: Turn, text: str) -> str | None:
 def _answer_reminder(
     session: Session, appointment: AppointmentInfo, answer: str, now: datetime, voice: bool = False
 ) -> Reply:
-    when = booking.when(appointment.starts_at)
+    when = format_when(appointment.starts_at)
     if answer == CONFIRMED:
         bookings.confirm_appointment(session, appointment.id, appointment.resident_id, now)
         return Reply(say("reminder.confirmed", voice=voice, when=when), key="reminder.confirmed")
@@ -173,7 +174,7 @@ def _accepted(session: Session, offer: OfferInfo, voice: bool) -> Reply:
     text = say(
         key,
         voice=voice,
-        when=booking.when(offer.starts_at),
+        when=format_when(offer.starts_at),
         place=place.name if place else "",
         address=f"{place.address}, {place.commune}" if place else "",
         title=offer.workshop_title or "",

@@ -16,8 +16,8 @@ from bot.services import places as place_service
 from bot.services import waiting_list, workshop_seats
 from bot.services.workshop_seats import WorkshopSession
 from bot.wording import say
-from bot.wording.dates import format_day
-from flows import appointments, booking, menus
+from bot.wording.dates import format_day, format_when
+from flows import appointments, menus
 from flows.appointments import says_yes
 from flows.context import Turn
 from flows.messages import Reply
@@ -48,7 +48,7 @@ def _confirmed(turn: Turn, registration: workshop_seats.RegistrationInfo) -> Rep
         say(
             "workshops.registered",
             title=registration.title,
-            when=booking.when(registration.session_start),
+            when=format_when(registration.session_start),
             place=place.name if place else "",
             address=place.address if place else "",
             commune=place.commune if place else "",
@@ -91,7 +91,7 @@ def _register(turn: Turn, workshop_id: int, starts_at: datetime, place_id: str) 
         text = say(
             "workshops.already",
             title=already.registration.title,
-            when=booking.when(already.registration.session_start),
+            when=format_when(already.registration.session_start),
         )
         return Reply(text, key="workshops.already")
     except workshop_seats.WorkshopFull:
@@ -111,7 +111,7 @@ def _offer_after_full(turn: Turn, workshop_id: int, full: datetime) -> Reply:
     state.ask(NEXT_SESSION_CONFIRM, turn.now, pending_intent=Intent.WORKSHOPS.value)
     state.workshop_id, state.workshop_full = workshop_id, full.isoformat()
     state.workshop_offer = free.starts_at.isoformat()
-    text = say("workshops.full_offer_next", day=format_day(full), when=booking.when(free.starts_at))
+    text = say("workshops.full_offer_next", day=format_day(full), when=format_when(free.starts_at))
     return Reply(text, key="workshops.full_offer_next", expects=NEXT_SESSION_CONFIRM)
 
 
@@ -209,7 +209,7 @@ def cancel(turn: Turn) -> Reply:
         LEAVE_CONFIRM, turn.now, [str(seat.id)], pending_intent=Intent.CANCEL_APPOINTMENT.value
     )
     state.workshop_id, state.workshop_full = seat.workshop_id, seat.session_start.isoformat()
-    text = say("cancel.workshop_confirm", title=seat.title, when=booking.when(seat.session_start))
+    text = say("cancel.workshop_confirm", title=seat.title, when=format_when(seat.session_start))
     return Reply(text, key="cancel.workshop_confirm", expects=LEAVE_CONFIRM)
 
 
@@ -230,7 +230,7 @@ def _answer_leave(turn: Turn) -> Reply | None:
         )
     except workshop_seats.WorkshopError:
         return Reply(say("appointments.gone"), key="appointments.gone")
-    text = say("cancel.workshop_done", when=booking.when(seat.session_start))
+    text = say("cancel.workshop_done", when=format_when(seat.session_start))
     return Reply(text, key="cancel.workshop_done")
 
 

@@ -19,7 +19,7 @@ from bot.services import places, reminders, waiting_offers
 from bot.services.bookings import appointment_info
 from bot.services.outbox import Outbound
 from bot.wording import say
-from bot.wording.dates import format_day, format_time, spoken_time
+from bot.wording.dates import format_time, format_when, spoken_time
 
 VOICE_LANGUAGE = "fr-FR"
 # Seconds a person called has to press a key (seniors: generous).
@@ -34,12 +34,6 @@ class Rendered:
     deadline: datetime  # after this, the message is pointless (appointment start, offer end)
 
 
-def when(starts_at: datetime, voice: bool = False) -> str:
-    """ "jeudi 3 décembre à 14h30" ("à 14 heures 30" for the voice)."""
-    moment = spoken_time(starts_at) if voice else format_time(starts_at)
-    return say("hours.at", day=format_day(starts_at), time=moment)
-
-
 def _reminder(row: Appointment | None, now: datetime, voice: bool) -> Rendered | None:
     if row is None or row.status != BOOKED or row.starts_at <= now:
         return None
@@ -48,7 +42,7 @@ def _reminder(row: Appointment | None, now: datetime, voice: bool) -> Rendered |
     text = say(
         "reminder",
         voice=voice,
-        when=when(appointment.starts_at, voice),
+        when=format_when(appointment.starts_at, voice),
         place=appointment.place_name,
         address=f"{place.address}, {place.commune}" if place else "",
     )
@@ -61,7 +55,7 @@ def _offer(session: Session, message: Outbound, now: datetime, voice: bool) -> R
         return None
     place = places.get_place(session, offer.place_id)
     values = {
-        "when": when(offer.starts_at, voice),
+        "when": format_when(offer.starts_at, voice),
         "place": place.name if place else "",
         "until": spoken_time(offer.expires_at) if voice else format_time(offer.expires_at),
         "title": offer.workshop_title or "",

@@ -63,6 +63,12 @@ def spoken_time(value: TimeLike) -> str:
     return f"{hours} {moment.minute}" if moment.minute else hours
 
 
+def format_when(moment: datetime, voice: bool = False) -> str:
+    """A day and time, "jeudi 3 décembre à 14h30" ("à 14 heures 30" to be spoken)."""
+    at = spoken_time(moment) if voice else format_time(moment)
+    return say("hours.at", day=format_day(moment), time=at)
+
+
 def format_interval(start: TimeLike, end: TimeLike) -> str:
     """An interval as "de 14h à 17h"."""
     return say("dates.interval", start=format_time(start), end=format_time(end))
