@@ -234,7 +234,8 @@ def resident_export(number: str) -> None:
 def resident_erase(number: str, yes: bool) -> None:
     """Right to erasure: the resident and all their records, in one transaction."""
     from bot.privacy import mask_phone
-    from bot.services.resident_data import UnknownNumber, erase_resident, normalise_number
+    from bot.services.phone_numbers import normalise_number
+    from bot.services.resident_data import UnknownNumber, erase_resident
 
     masked = mask_phone(normalise_number(number))
     if not yes:

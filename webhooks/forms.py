@@ -5,29 +5,15 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import datetime
 
-import phonenumbers
-
+from bot.services.phone_numbers import normalise_number
 from flows.messages import ANONYMOUS_CALLER, Channel, Inbound
 
 # Twilio caps an SMS body at 1,600 characters; anything longer is not from a phone.
 MAX_BODY = 1600
-MAX_SENDER = 32
 
 
 class FormError(ValueError):
     """A webhook form that lacks what we need to answer."""
-
-
-def normalise_sender(raw: str) -> str:
-    """E.164 for a valid number (French national format accepted); the raw value otherwise."""
-    raw = raw.strip()
-    try:
-        parsed = phonenumbers.parse(raw, "FR")
-        if phonenumbers.is_valid_number(parsed):
-            return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
-    except phonenumbers.NumberParseException:
-        pass
-    return raw[:MAX_SENDER]
 
 
 def _media_count(value: str | None) -> int:
@@ -39,7 +25,7 @@ def _media_count(value: str | None) -> int:
 
 def parse_sms_form(form: Mapping[str, str], received_at: datetime, channel: Channel) -> Inbound:
     """An Inbound from Twilio's SMS webhook parameters (From, Body, MessageSid, NumMedia...)."""
-    sender = normalise_sender(form.get("From") or "")
+    sender = normalise_number(form.get("From") or "")
     if not sender:
         raise FormError("From is missing")
     message_id = (form.get("MessageSid") or form.get("SmsSid") or "").strip()
@@ -69,7 +55,7 @@ def parse_voice_form(form: Mapping[str, str], received_at: datetime, turn: str =
     call_id = (form.get("CallSid") or "").strip()
     if not call_id:
         raise FormError("CallSid is missing")
-    sender = normalise_sender(form.get("From") or form.get("Caller") or "")
+    sender = normalise_number(form.get("From") or form.get("Caller") or "")
     if not sender.startswith("+"):
         # Withheld ("anonymous"), or not a number: this call only, never another caller's memory.
         sender = ANONYMOUS_CALLER + call_id[-24:]

@@ -18,8 +18,9 @@ from bot.privacy import mask_phone
 from bot.runtime import Runtime, runtime_of
 from bot.services.conversations import get_or_create_resident, set_opt_out
 from bot.services.outbox import record_provider_status
+from bot.services.phone_numbers import normalise_number
 from flows.calls import end_call
-from webhooks.forms import FormError, normalise_sender, parse_voice_form
+from webhooks.forms import FormError, parse_voice_form
 from webhooks.signature import refuse_unless_signed
 
 log = logging.getLogger(__name__)
@@ -51,7 +52,7 @@ def receive_status() -> Response:
     status = form.get("MessageStatus") or form.get("SmsStatus") or form.get("CallStatus") or ""
     sid = (form.get("MessageSid") or form.get("CallSid") or "").strip()
     error_code = (form.get("ErrorCode") or "").strip()
-    recipient = normalise_sender(form.get("To") or "")
+    recipient = normalise_number(form.get("To") or "")
     log.info(
         "status %s for %s to %s (error %s)",
         status,

@@ -24,12 +24,13 @@ from bot.database import transaction
 from bot.privacy import mask_phone
 from bot.runtime import Runtime, runtime_of
 from bot.services.conversations import AlreadyHandled, claim_message, record_outcome
+from bot.services.phone_numbers import normalise_number
 from bot.services.voicemails import add_transcription, record_voicemail
 from bot.wording import say
 from flows.calls import SPEECH_HINTS, VOICE_MANAGE, YES_NO, answer_call, start_call
 from flows.messages import Reply
 from flows.state import VOICE_MENU
-from webhooks.forms import FormError, normalise_sender, parse_voice_form
+from webhooks.forms import FormError, parse_voice_form
 from webhooks.signature import refuse_unless_signed
 from webhooks.voice_text import MAX_WORDS, speakable, words
 
@@ -212,7 +213,7 @@ def voicemail_recorded() -> Response:
     if refusal is not None:
         return refusal
     form = request.form
-    phone = normalise_sender(form.get("From") or form.get("Caller") or "")
+    phone = normalise_number(form.get("From") or form.get("Caller") or "")
     call_sid = (form.get("CallSid") or "").strip()[:64]
     recording_url = (form.get("RecordingUrl") or "").strip()[:500]
     duration_text = (form.get("RecordingDuration") or "").strip()

@@ -11,7 +11,6 @@ from __future__ import annotations
 from datetime import date, datetime, time
 from typing import Any
 
-import phonenumbers
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
@@ -27,19 +26,11 @@ from bot.models import (
     WaitingOffer,
     WorkshopRegistration,
 )
+from bot.services.phone_numbers import normalise_number
 
 
 class UnknownNumber(LookupError):
     """No resident with that number."""
-
-
-def normalise_number(raw: str) -> str:
-    """E.164 for a French or international number as an operator may type it."""
-    try:
-        parsed = phonenumbers.parse(raw.strip(), "FR")
-    except phonenumbers.NumberParseException:
-        return raw.strip()
-    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
 
 
 def _resident(session: Session, number: str) -> Resident:
