@@ -8,15 +8,19 @@ sees differs from the one Twilio called, so RELAIS_PUBLIC_URL gives the public b
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from enum import StrEnum
+from functools import wraps
 
-from flask import Request, Response
+from flask import Request, Response, current_app, request
 from twilio.request_validator import (
     SIGNATURE_HEADER,
     SIGNATURE_SETTINGS_HEADER,
     RequestValidator,
     get_signature_algorithm,
 )
+
+from bot.runtime import runtime_of
 
 log = logging.getLogger(__name__)
 
@@ -57,3 +61,15 @@ def refuse_unless_signed(request: Request, auth_token: str, public_url: str) -> 
         return None
     log.warning("refused %s: %s signature", request.path, problem.value)
     return Response("Forbidden\n", status=403, mimetype="text/plain")
+
+
+def twilio_signed(view: Callable[[], Response]) -> Callable[[], Response]:
+    """A webhook view that runs only for requests signed with the app's Twilio token."""
+
+    @wraps(view)
+    def checked() -> Response:
+        settings = runtime_of(current_app).settings
+        refusal = refuse_unless_signed(request, settings.twilio_auth_token, settings.public_url)
+        return refusal if refusal is not None else view()
+
+    return checked

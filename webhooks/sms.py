@@ -12,7 +12,7 @@ from bot.wording import say
 from flows.messages import Channel
 from webhooks.forms import FormError, parse_sms_form
 from webhooks.handling import answer_inbound
-from webhooks.signature import refuse_unless_signed
+from webhooks.signature import twilio_signed
 from webhooks.twiml import messaging_twiml
 
 log = logging.getLogger(__name__)
@@ -26,13 +26,11 @@ def twiml_response(texts: list[str], unicode_allowed: bool) -> Response:
 
 
 @blueprint.post("/twilio/sms")
+@twilio_signed
 def receive_sms() -> Response:
     """Check the signature, answer the message, reply in TwiML."""
     runtime = runtime_of(current_app)
     settings = runtime.settings
-    refusal = refuse_unless_signed(request, settings.twilio_auth_token, settings.public_url)
-    if refusal is not None:
-        return refusal
     try:
         inbound = parse_sms_form(request.form, clock.now(), Channel.SMS)
     except FormError as exc:

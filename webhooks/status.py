@@ -21,7 +21,7 @@ from bot.services.outbox import record_provider_status
 from bot.services.phone_numbers import normalise_number
 from flows.calls import end_call
 from webhooks.forms import FormError, parse_voice_form
-from webhooks.signature import refuse_unless_signed
+from webhooks.signature import twilio_signed
 
 log = logging.getLogger(__name__)
 
@@ -41,13 +41,10 @@ def _hung_up(runtime: Runtime, form: Mapping[str, str]) -> None:
 
 
 @blueprint.post("/twilio/status")
+@twilio_signed
 def receive_status() -> Response:
     """Record what a delivery status tells us; 21610 opts the recipient out."""
     runtime = runtime_of(current_app)
-    settings = runtime.settings
-    refusal = refuse_unless_signed(request, settings.twilio_auth_token, settings.public_url)
-    if refusal is not None:
-        return refusal
     form = request.form
     status = form.get("MessageStatus") or form.get("SmsStatus") or form.get("CallStatus") or ""
     sid = (form.get("MessageSid") or form.get("CallSid") or "").strip()

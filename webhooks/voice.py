@@ -31,7 +31,7 @@ from flows.calls import SPEECH_HINTS, VOICE_MANAGE, YES_NO, answer_call, start_c
 from flows.messages import Reply
 from flows.state import VOICE_MENU
 from webhooks.forms import FormError, parse_voice_form
-from webhooks.signature import refuse_unless_signed
+from webhooks.signature import twilio_signed
 from webhooks.voice_text import MAX_WORDS, speakable, words
 
 log = logging.getLogger(__name__)
@@ -140,10 +140,6 @@ def _sorry() -> Response:
 
 def _handle(first: bool) -> Response:
     runtime = runtime_of(current_app)
-    settings = runtime.settings
-    refusal = refuse_unless_signed(request, settings.twilio_auth_token, settings.public_url)
-    if refusal is not None:
-        return refusal
     turn_text = request.args.get("turn", "0")
     turn = int(turn_text) if turn_text.isdigit() and len(turn_text) < 6 else 0
     try:
@@ -175,25 +171,24 @@ def _handle(first: bool) -> Response:
 
 
 @blueprint.post("/twilio/voice")
+@twilio_signed
 def incoming_call() -> Response:
     """A call comes in: greeting and the voice menu."""
     return _handle(first=True)
 
 
 @blueprint.post("/twilio/voice/answer")
+@twilio_signed
 def call_answer() -> Response:
     """The caller's keys or words (or silence): the next prompt."""
     return _handle(first=False)
 
 
 @blueprint.post("/twilio/voice/dial-ended")
+@twilio_signed
 def dial_ended() -> Response:
     """After <Dial>: done if the advisor answered, else a voicemail."""
     runtime = runtime_of(current_app)
-    settings = runtime.settings
-    refusal = refuse_unless_signed(request, settings.twilio_auth_token, settings.public_url)
-    if refusal is not None:
-        return refusal
     response = VoiceResponse()
     if request.form.get("DialCallStatus") == "completed":
         response.hangup()
@@ -205,13 +200,10 @@ def dial_ended() -> Response:
 
 
 @blueprint.post("/twilio/voice/voicemail")
+@twilio_signed
 def voicemail_recorded() -> Response:
     """The recording is done: keep it with a callback ticket, thank the caller, hang up."""
     runtime = runtime_of(current_app)
-    settings = runtime.settings
-    refusal = refuse_unless_signed(request, settings.twilio_auth_token, settings.public_url)
-    if refusal is not None:
-        return refusal
     form = request.form
     phone = normalise_number(form.get("From") or form.get("Caller") or "")
     call_sid = (form.get("CallSid") or "").strip()[:64]
@@ -246,13 +238,10 @@ def voicemail_recorded() -> Response:
 
 
 @blueprint.post("/twilio/voice/transcription")
+@twilio_signed
 def transcription() -> Response:
     """Twilio's transcription of a voicemail (sent only when transcription is set up)."""
     runtime = runtime_of(current_app)
-    settings = runtime.settings
-    refusal = refuse_unless_signed(request, settings.twilio_auth_token, settings.public_url)
-    if refusal is not None:
-        return refusal
     text = (request.form.get("TranscriptionText") or "").strip()
     recording = (request.form.get("RecordingSid") or "").strip()[:64]
     if text and recording and request.form.get("TranscriptionStatus", "completed") == "completed":

@@ -18,7 +18,7 @@ from bot.runtime import runtime_of
 from bot.wording import say
 from flows.messages import Reply
 from flows.prompted import answer_keypad
-from webhooks.signature import refuse_unless_signed
+from webhooks.signature import twilio_signed
 
 log = logging.getLogger(__name__)
 
@@ -51,13 +51,11 @@ def keypad_reply_twiml(reply: Reply, action_url: str) -> str:
 
 
 @blueprint.post("/twilio/voice/reminder")
+@twilio_signed
 def receive_keypad() -> Response:
     """Check the signature, act on the key pressed, answer in TwiML."""
     runtime = runtime_of(current_app)
     settings = runtime.settings
-    refusal = refuse_unless_signed(request, settings.twilio_auth_token, settings.public_url)
-    if refusal is not None:
-        return refusal
     outbound = request.args.get("outbound", "")
     digits = (request.form.get("Digits") or "").strip()
     action_url = f"{settings.public_url}/twilio/voice/reminder?outbound={outbound}"
