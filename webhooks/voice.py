@@ -21,6 +21,7 @@ from twilio.twiml.voice_response import Gather, VoiceResponse
 
 from bot import clock
 from bot.database import transaction
+from bot.dispatch.render import VOICE_LANGUAGE
 from bot.privacy import mask_phone
 from bot.runtime import Runtime, runtime_of
 from bot.services.conversations import AlreadyHandled, claim_message, record_outcome
@@ -38,7 +39,6 @@ log = logging.getLogger(__name__)
 
 blueprint = Blueprint("twilio_voice", __name__)
 
-LANGUAGE = "fr-FR"
 VOICE = "Polly.Lea"  # a French neural voice Twilio offers
 ANSWER_SECONDS = 6  # to start answering after the prompt
 DIAL_SECONDS = 25  # ringing before the voicemail
@@ -65,7 +65,7 @@ def _url(runtime: Runtime, path: str) -> str:
 
 
 def _say(target: VoiceResponse | Gather, text: str) -> None:
-    target.say(text, language=LANGUAGE, voice=VOICE)
+    target.say(text, language=VOICE_LANGUAGE, voice=VOICE)
 
 
 def _record(response: VoiceResponse, runtime: Runtime, place_id: str | None) -> None:
@@ -110,7 +110,7 @@ def voice_twiml(reply: Reply, runtime: Runtime, turn: int, place_id: str | None 
     else:
         gather = Gather(
             input="dtmf speech",
-            language=LANGUAGE,
+            language=VOICE_LANGUAGE,
             hints=", ".join(SPEECH_HINTS),
             action=_url(runtime, f"/twilio/voice/answer?turn={turn + 1}"),
             method="POST",

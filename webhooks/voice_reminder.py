@@ -14,6 +14,7 @@ from twilio.twiml.voice_response import Gather, VoiceResponse
 
 from bot import clock
 from bot.database import transaction
+from bot.dispatch.render import GATHER_TIMEOUT, VOICE_LANGUAGE
 from bot.runtime import runtime_of
 from bot.wording import say
 from flows.messages import Reply
@@ -24,21 +25,21 @@ log = logging.getLogger(__name__)
 
 blueprint = Blueprint("twilio_voice_reminder", __name__)
 
-LANGUAGE = "fr-FR"
-
 
 def keypad_reply_twiml(reply: Reply, action_url: str) -> str:
     """Say the reply; then put the call through, hang up, or ask for a key again."""
     response = VoiceResponse()
     if reply.transfer_to:
-        response.say(reply.text, language=LANGUAGE)
+        response.say(reply.text, language=VOICE_LANGUAGE)
         response.dial(reply.transfer_to)
     elif reply.end:
-        response.say(reply.text, language=LANGUAGE)
+        response.say(reply.text, language=VOICE_LANGUAGE)
         response.hangup()
     else:
-        gather = Gather(input="dtmf", num_digits=1, timeout=8, action=action_url, method="POST")
-        gather.say(reply.text, language=LANGUAGE)
+        gather = Gather(
+            input="dtmf", num_digits=1, timeout=GATHER_TIMEOUT, action=action_url, method="POST"
+        )
+        gather.say(reply.text, language=VOICE_LANGUAGE)
         response.append(gather)
         # An offer left unanswered goes to someone else; a reminder's appointment is kept.
         goodbye = (
@@ -46,7 +47,7 @@ def keypad_reply_twiml(reply: Reply, action_url: str) -> str:
             if reply.key.startswith("offer.")
             else "reminder.voice_no_answer"
         )
-        response.say(say(goodbye), language=LANGUAGE)
+        response.say(say(goodbye), language=VOICE_LANGUAGE)
     return str(response)
 
 
