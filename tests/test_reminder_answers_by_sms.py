@@ -10,7 +10,6 @@ a Monday) and 2 hours before, pushed out of quiet hours (20:00-08:30).
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -19,14 +18,12 @@ from sqlalchemy import select
 
 from bot.clock import PARIS
 from bot.database import transaction
-from bot.dispatch.dispatcher import Dispatcher, DispatchReport
-from bot.dispatch.simulated import SimulatedSender
 from bot.models import Appointment, OutboundMessage, Resident
 from bot.runtime import Runtime
 from bot.services import bookings
 from bot.wording import say
-from bot.wording.gsm7 import count_segments, is_gsm7
 from tests.conftest import RESIDENT, Clock, Twilio, gsm
+from tests.sms_phones import Phones, dispatch_once, phones_for
 
 THURSDAY_9H = datetime(2026, 11, 26, 9, 0, tzinfo=PARIS)
 THURSDAY_9H45 = datetime(2026, 11, 26, 9, 45, tzinfo=PARIS)
@@ -41,42 +38,18 @@ THIPI_ADDRESS = "12 rue du Cygne, Thionville"
 
 @dataclass
 class Phone:
-    """A resident's phone: sends an SMS, returns the reply's wording key and its text."""
+    """The resident's phone: sends an SMS, returns the reply's wording key and its text."""
 
-    twilio: Twilio
-    caplog: pytest.LogCaptureFixture
+    phones: Phones
     number: str = RESIDENT
 
     def send(self, body: str) -> tuple[str, str]:
-        self.caplog.clear()
-        reply = self.twilio.text(body, sender=self.number)
-        keys = [
-            record.args[-1]
-            for record in self.caplog.records
-            if record.name == "webhooks.handling"
-            and isinstance(record.args, tuple)
-            and str(record.msg).startswith("message %s from")
-        ]
-        assert len(keys) == 1, self.caplog.text  # handled once, without an error
-        assert "Traceback" not in reply and reply != gsm(say("error")), reply
-        assert is_gsm7(reply), reply
-        assert count_segments(reply).segments <= 3, reply
-        return str(keys[0]), reply
+        return self.phones.send(self.number, body)
 
 
 @pytest.fixture
 def phone(twilio: Twilio, caplog: pytest.LogCaptureFixture) -> Phone:
-    caplog.set_level(logging.INFO, logger="webhooks.handling")
-    return Phone(twilio, caplog)
-
-
-def _dispatch(runtime: Runtime, now: datetime) -> DispatchReport:
-    """One dispatcher pass at `now`, sending through the simulator's stand-in for Twilio."""
-    dispatcher = Dispatcher(runtime.sessions, SimulatedSender(), threads=1, now=lambda: now)
-    try:
-        return dispatcher.run_once(now)
-    finally:
-        dispatcher.close()
+    return Phone(phones_for(twilio, caplog))
 
 
 def _appointments(runtime: Runtime, phone: str = RESIDENT) -> list[Appointment]:
@@ -116,7 +89,7 @@ def _reminded_on_wednesday(phone: Phone, runtime: Runtime, frozen: Clock) -> App
     appointment = _book_thursday_at_thipi(phone, runtime)
     assert appointment.starts_at == THURSDAY_9H
     frozen.set("2026-11-25T10:00:00+01:00")
-    report = _dispatch(runtime, DAY_BEFORE_10H)
+    report = dispatch_once(runtime, DAY_BEFORE_10H)
     assert report.sent == 1
     frozen.set("2026-11-25T14:30:00+01:00")
     return appointment
@@ -131,7 +104,7 @@ def test_the_reminder_names_the_appointment_and_the_three_answers(
         (SAME_DAY_8H30, "pending"),
     ]
     frozen.set("2026-11-25T10:00:00+01:00")
-    assert _dispatch(runtime, DAY_BEFORE_10H).sent == 1
+    assert dispatch_once(runtime, DAY_BEFORE_10H).sent == 1
     sent, later = _reminders(runtime, appointment.id)
     assert sent.status == "sent" and sent.sent_at == DAY_BEFORE_10H
     assert sent.body == (
@@ -308,7 +281,7 @@ def test_after_36_hours_oui_is_no_longer_taken_as_an_answer_to_the_reminder(
     # Monday's day-before reminder goes on Saturday (none on Sundays).
     assert [r.due_at for r in _reminders(runtime, appointment.id)] == [SATURDAY_10H, MONDAY_12H]
     frozen.set("2026-11-28T10:00:00+01:00")
-    assert _dispatch(runtime, SATURDAY_10H).sent == 1
+    assert dispatch_once(runtime, SATURDAY_10H).sent == 1
     frozen.set("2026-11-29T22:01:00+01:00")  # 36 hours and a minute later
     key, reply = phone.send("oui")
     assert key == "affirm"  # a yes with nothing pending
@@ -324,7 +297,7 @@ def test_within_36_hours_oui_still_confirms(phone: Phone, runtime: Runtime, froz
     phone.send("1")
     phone.send("0")
     frozen.set("2026-11-28T10:00:00+01:00")
-    assert _dispatch(runtime, SATURDAY_10H).sent == 1
+    assert dispatch_once(runtime, SATURDAY_10H).sent == 1
     frozen.set("2026-11-29T21:59:00+01:00")
     key, reply = phone.send("oui")
     assert key == "reminder.confirmed"

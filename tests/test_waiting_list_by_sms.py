@@ -9,8 +9,6 @@ has four slots on Thursday 26 November: 9:00, 9:45, 10:30 and 11:15. An offer is
 
 from __future__ import annotations
 
-import logging
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import pytest
@@ -18,8 +16,6 @@ from sqlalchemy import select
 
 from bot.clock import PARIS
 from bot.database import transaction
-from bot.dispatch.dispatcher import Dispatcher, DispatchReport
-from bot.dispatch.simulated import SimulatedSender
 from bot.models import (
     Advisor,
     Appointment,
@@ -34,9 +30,8 @@ from bot.runtime import Runtime
 from bot.services import bookings
 from bot.services.conversations import get_or_create_resident
 from bot.services.workshop_seats import cancel_registration, register_for_workshop
-from bot.wording import say
-from bot.wording.gsm7 import count_segments, is_gsm7
 from tests.conftest import DEFAULT_NOW, RESIDENT, Clock, Twilio, gsm
+from tests.sms_phones import Phones, dispatch_once, phones_for
 
 A = RESIDENT
 B = "+33639980043"
@@ -57,43 +52,9 @@ def at(hour: int, minute: int = 0) -> datetime:
     return datetime(2026, 11, 23, hour, minute, tzinfo=PARIS)
 
 
-@dataclass
-class Phones:
-    """Residents' phones: send an SMS, get back the reply's wording key and its text."""
-
-    twilio: Twilio
-    caplog: pytest.LogCaptureFixture
-
-    def send(self, number: str, body: str) -> tuple[str, str]:
-        self.caplog.clear()
-        reply = self.twilio.text(body, sender=number)
-        keys = [
-            record.args[-1]
-            for record in self.caplog.records
-            if record.name == "webhooks.handling"
-            and isinstance(record.args, tuple)
-            and str(record.msg).startswith("message %s from")
-        ]
-        assert len(keys) == 1, self.caplog.text  # handled once, without an error
-        assert "Traceback" not in reply and reply != gsm(say("error")), reply
-        assert is_gsm7(reply), reply
-        assert count_segments(reply).segments <= 3, reply
-        return str(keys[0]), reply
-
-
 @pytest.fixture
 def phones(twilio: Twilio, caplog: pytest.LogCaptureFixture) -> Phones:
-    caplog.set_level(logging.INFO, logger="webhooks.handling")
-    return Phones(twilio, caplog)
-
-
-def _dispatch(runtime: Runtime, now: datetime) -> DispatchReport:
-    """One dispatcher pass at `now`, sending through the simulator's stand-in for Twilio."""
-    dispatcher = Dispatcher(runtime.sessions, SimulatedSender(), threads=1, now=lambda: now)
-    try:
-        return dispatcher.run_once(now)
-    finally:
-        dispatcher.close()
+    return phones_for(twilio, caplog)
 
 
 def _resident_id(runtime: Runtime, phone: str) -> int:
@@ -191,7 +152,7 @@ def _a_waits_and_b_cancels(phones: Phones, runtime: Runtime, frozen: Clock) -> N
     key, _ = _join_thursday_waiting_list(phones, A)
     assert key == "waiting.joined"
     _b_cancels(phones, frozen)
-    assert _dispatch(runtime, at(10, 10)).sent == 1
+    assert dispatch_once(runtime, at(10, 10)).sent == 1
 
 
 def test_a_full_day_offers_the_waiting_list_and_attente_joins_it(
@@ -283,7 +244,7 @@ def test_non_passes_the_slot_to_the_next_waiting_resident(
     frozen.set("2026-11-23T10:05:00+01:00")
     assert _join_thursday_waiting_list(phones, C)[0] == "waiting.joined"
     _b_cancels(phones, frozen)
-    assert _dispatch(runtime, at(10, 10)).sent == 1  # only the first in line is asked
+    assert dispatch_once(runtime, at(10, 10)).sent == 1  # only the first in line is asked
     assert _outbox(runtime, C) == []
     frozen.set("2026-11-23T10:30:00+01:00")
     key, reply = phones.send(A, "NON")
@@ -296,7 +257,7 @@ def test_non_passes_the_slot_to_the_next_waiting_resident(
     assert [e.status for e in _entries(runtime, A)] == ["waiting"]
     (offer,) = _offers(runtime, C)
     assert offer.expires_at == at(13, 30)
-    assert _dispatch(runtime, at(10, 30)).sent == 1
+    assert dispatch_once(runtime, at(10, 30)).sent == 1
     (message,) = _outbox(runtime, C)
     assert gsm(message.body or "") == _offer_text("13h30")
     key, _ = phones.send(C, "oui")
@@ -314,7 +275,7 @@ def test_non_with_nobody_else_waiting_frees_the_slot(
     key, slots = phones.send(C, "je voudrais un rdv jeudi à Thionville")
     assert "1 jeudi 26 novembre à 9h45" in slots
     # A declined once: A is not asked for the same slot again.
-    assert _dispatch(runtime, at(10, 20)).sent == 0
+    assert dispatch_once(runtime, at(10, 20)).sent == 0
 
 
 def test_a_polite_merci_does_not_take_the_offered_slot(
@@ -343,10 +304,10 @@ def test_a_slot_freed_in_the_evening_is_offered_the_next_morning(
     frozen.set("2026-11-23T21:00:00+01:00")
     phones.send(B, "annulez mon rendez-vous")
     assert phones.send(B, "oui")[0] == "cancel.done"
-    assert _dispatch(runtime, at(21, 5)).sent == 0  # nobody is texted at night
+    assert dispatch_once(runtime, at(21, 5)).sent == 0  # nobody is texted at night
     (offer,) = _offers(runtime, A)
     assert offer.expires_at == datetime(2026, 11, 24, 11, 30, tzinfo=PARIS)
-    assert _dispatch(runtime, datetime(2026, 11, 24, 8, 30, tzinfo=PARIS)).sent == 1
+    assert dispatch_once(runtime, datetime(2026, 11, 24, 8, 30, tzinfo=PARIS)).sent == 1
 
 
 def test_an_unanswered_offer_expires_and_goes_to_the_next_in_line(
@@ -357,9 +318,9 @@ def test_an_unanswered_offer_expires_and_goes_to_the_next_in_line(
     frozen.set("2026-11-23T10:05:00+01:00")
     _join_thursday_waiting_list(phones, C)
     _b_cancels(phones, frozen)
-    assert _dispatch(runtime, at(10, 10)).sent == 1
+    assert dispatch_once(runtime, at(10, 10)).sent == 1
     frozen.set("2026-11-23T13:10:00+01:00")
-    report = _dispatch(runtime, at(13, 10))
+    report = dispatch_once(runtime, at(13, 10))
     assert (report.expired_offers, report.sent) == (1, 1)
     assert [o.status for o in _offers(runtime, A)] == ["expired"]
     assert _slot_holders(runtime) == [(B, "cancelled"), (A, "cancelled"), (C, "held")]
@@ -381,7 +342,7 @@ def test_an_unanswered_offer_with_nobody_else_waiting_frees_the_slot(
 ) -> None:
     _a_waits_and_b_cancels(phones, runtime, frozen)
     frozen.set("2026-11-23T13:10:00+01:00")
-    assert _dispatch(runtime, at(13, 10)).expired_offers == 1
+    assert dispatch_once(runtime, at(13, 10)).expired_offers == 1
     assert _slot_holders(runtime) == [(B, "cancelled"), (A, "cancelled")]
     assert phones.send(A, "oui")[0] == "offer.too_late"
     assert _slot_holders(runtime) == [(B, "cancelled"), (A, "cancelled")]
@@ -447,7 +408,7 @@ def test_a_freed_workshop_seat_is_offered_to_the_waiting_resident_and_oui_regist
         cancel_registration(session, freed.id, freed.resident_id, at(10, 20))
     assert _seat_holders(runtime)[2][1:] == ("cancelled", None)
     assert _seat_holders(runtime)[-1] == (A, "held", 3)
-    assert _dispatch(runtime, at(10, 20)).sent == 1
+    assert dispatch_once(runtime, at(10, 20)).sent == 1
     (message,) = _outbox(runtime, A)
     with runtime.sessions() as session:
         title = session.get(Workshop, workshop_id).title  # type: ignore[union-attr]
