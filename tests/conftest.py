@@ -23,7 +23,12 @@ from twilio.request_validator import RequestValidator
 from bot import clock
 from bot.app import build_intent_engine, create_app, prepare_database
 from bot.config import Settings
+from bot.dispatch import Dispatcher
 from bot.runtime import Runtime, runtime_of
+from bot.services.gateway import SmsGateway
+from tests.twilio_server import ACCOUNT_SID as FAKE_ACCOUNT_SID
+from tests.twilio_server import AUTH_TOKEN as FAKE_API_TOKEN
+from tests.twilio_server import FakeTwilio
 
 AUTH_TOKEN = "test-auth-token-0123456789abcdef"
 PUBLIC_URL = "https://relais.example.org"
@@ -239,3 +244,32 @@ def gsm(text: str) -> str:
     from bot.wording.gsm7 import to_gsm7
 
     return to_gsm7(text)
+
+
+# --- the local Twilio, a gateway to it and a dispatcher (outbox and reminder tests) ----------
+
+
+@pytest.fixture
+def fake_twilio() -> Iterator[FakeTwilio]:
+    """The fake Twilio, on our frozen clock; every request must conform to Twilio's spec."""
+    with FakeTwilio(clock=clock.now) as server:
+        yield server
+    assert server.violations == []
+
+
+@pytest.fixture
+def gateway(fake_twilio: FakeTwilio) -> Iterator[SmsGateway]:
+    """The official Twilio client, pointed at the fake."""
+    gw = SmsGateway(
+        FAKE_ACCOUNT_SID, FAKE_API_TOKEN, SERVICE_NUMBER, api_url=fake_twilio.url, timeout=5
+    )
+    yield gw
+    gw.close()
+
+
+@pytest.fixture
+def dispatcher(runtime: Runtime, gateway: SmsGateway) -> Iterator[Dispatcher]:
+    """A dispatcher sending through that gateway (lease: 2 minutes, the default)."""
+    d = Dispatcher(runtime.sessions, gateway, public_url=PUBLIC_URL, worker="test-dispatcher-a")
+    yield d
+    d.close()

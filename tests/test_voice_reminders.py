@@ -5,7 +5,6 @@ through a local fake Twilio (SQLite, and PostgreSQL when configured)."""
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
-from collections.abc import Iterator
 from datetime import datetime, timedelta
 
 import pytest
@@ -14,7 +13,7 @@ from sqlalchemy import select
 from bot import clock
 from bot.clock import PARIS
 from bot.database import transaction
-from bot.dispatch import Dispatcher, DispatchReport
+from bot.dispatch import Dispatcher
 from bot.dispatch.render import render_text
 from bot.models import Advisor, Appointment, OutboundMessage
 from bot.runtime import Runtime
@@ -24,7 +23,8 @@ from bot.services.conversations import get_or_create_resident
 from bot.services.gateway import SmsGateway
 from bot.services.reminders import channel_for
 from tests.conftest import DEFAULT_NOW, PUBLIC_URL, SERVICE_NUMBER, Twilio
-from tests.twilio_server import ACCOUNT_SID, AUTH_TOKEN, FakeTwilio
+from tests.outbox_support import run_at
+from tests.twilio_server import ACCOUNT_SID, FakeTwilio
 
 NOW = DEFAULT_NOW  # Monday 23 November 2026, 10:00, Paris
 LANDLINE = "+33353011234"  # ARCEP fiction range for fixed lines (03 53 01)
@@ -34,33 +34,6 @@ LEASE = timedelta(minutes=2)
 THURSDAY_11_15 = datetime(2026, 11, 26, 11, 15, tzinfo=PARIS)
 DAY_BEFORE = datetime(2026, 11, 25, 10, 0, tzinfo=PARIS)
 TWO_HOURS_BEFORE = datetime(2026, 11, 26, 9, 15, tzinfo=PARIS)
-
-
-@pytest.fixture
-def fake_twilio() -> Iterator[FakeTwilio]:
-    """The fake Twilio, on our frozen clock; every request must conform to Twilio's spec."""
-    with FakeTwilio(clock=clock.now) as server:
-        yield server
-    assert server.violations == []
-
-
-@pytest.fixture
-def gateway(fake_twilio: FakeTwilio) -> Iterator[SmsGateway]:
-    gw = SmsGateway(ACCOUNT_SID, AUTH_TOKEN, SERVICE_NUMBER, api_url=fake_twilio.url, timeout=5)
-    yield gw
-    gw.close()
-
-
-@pytest.fixture
-def dispatcher(runtime: Runtime, gateway: SmsGateway) -> Iterator[Dispatcher]:
-    d = Dispatcher(runtime.sessions, gateway, public_url=PUBLIC_URL, worker="voice", lease=LEASE)
-    yield d
-    d.close()
-
-
-def run_at(d: Dispatcher, at: datetime) -> DispatchReport:
-    clock.freeze(at)
-    return d.run_once(at)
 
 
 def book(runtime: Runtime, phone: str = LANDLINE) -> tuple[int, int]:
