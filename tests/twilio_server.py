@@ -30,53 +30,42 @@ from __future__ import annotations
 
 import base64
 import copy
-import gzip
 import json
 import random
-import re
 import secrets
 import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from email.utils import format_datetime
-from functools import lru_cache
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
-# Twilio's OpenAPI description (twilio-oai, MIT, see fixtures/twilio/LICENSE), the same file as
-# ../shared/twilio/twilio_api_v2010.json, kept compressed here so that CI never depends on it.
-SPEC_PATH = Path(__file__).resolve().parent / "fixtures" / "twilio" / "twilio_api_v2010.json.gz"
+from tests.twilio_resources import (
+    Answer,
+    CreatedCall,
+    CreatedMessage,
+    Failure,
+    RecordedRequest,
+    created_test,
+    found_or_404,
+    twilio_error,
+)
+from tests.twilio_spec import (
+    SPEC_PATH,
+    Operation,
+    index_by_shape,
+    load_operations,
+    path_shape,
+    query_problem,
+    snake_case,
+)
 
 ACCOUNT_SID = "AC" + "5" * 32
 AUTH_TOKEN = "fake-twilio-auth-token-0123456789"
 FORM = "application/x-www-form-urlencoded"
-
-
-@dataclass(frozen=True)
-class Failure:
-    """A scripted answer: HTTP status and JSON body, after an optional delay (seconds)."""
-
-    status: int
-    body: dict[str, Any] | None = None
-    delay: float = 0.0
-
-
-def twilio_error(status: int, code: int, message: str) -> Failure:
-    """A failure shaped like Twilio's error documents."""
-    return Failure(
-        status,
-        {
-            "code": code,
-            "message": message,
-            "more_info": f"https://www.twilio.com/docs/errors/{code}",
-            "status": status,
-        },
-    )
 
 
 OPTED_OUT = twilio_error(400, 21610, "Attempt to send to unsubscribed recipient")
@@ -91,272 +80,6 @@ def slow(seconds: float) -> Failure:
     return Failure(0, None, delay=seconds)
 
 
-@dataclass(frozen=True)
-class Operation:
-    """One operation of the spec: method, path template and its form schema."""
-
-    operation_id: str
-    method: str
-    template: str
-    pattern: re.Pattern[str]
-    path_params: dict[str, re.Pattern[str] | None]
-    fields: frozenset[str]
-    required: frozenset[str]
-    either: tuple[tuple[str, ...], ...]
-    content_types: frozenset[str]
-    example: dict[str, Any] | None
-    success: int
-    query: dict[str, dict[str, Any]] = field(default_factory=dict)  # name -> resolved schema
-
-
-@dataclass
-class RecordedRequest:
-    """A request the fake received, with its form decoded (repeated fields keep the last)."""
-
-    method: str
-    path: str
-    headers: dict[str, str]
-    form: dict[str, str]
-    form_lists: dict[str, list[str]]
-    operation_id: str | None
-    authorized: bool
-    problems: list[str] = field(default_factory=list)
-    query: dict[str, str] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class CreatedMessage:
-    """A message created through the fake (POST Messages.json)."""
-
-    sid: str
-    account_sid: str
-    to: str
-    from_: str | None
-    body: str | None
-    messaging_service_sid: str | None
-    status_callback: str | None
-    status: str
-    created_at: datetime  # UTC, whole seconds; also the fake's `date_sent`
-    form: dict[str, str]
-
-    @property
-    def date_created(self) -> str:
-        """RFC 2822, as Twilio writes it."""
-        return format_datetime(self.created_at)
-
-    def to_json(self) -> dict[str, Any]:
-        """The Message resource as Twilio answers it."""
-        uri = f"/2010-04-01/Accounts/{self.account_sid}/Messages/{self.sid}"
-        date = self.date_created
-        return {
-            "account_sid": self.account_sid,
-            "api_version": "2010-04-01",
-            "body": self.body,
-            "date_created": date,
-            "date_sent": date,
-            "date_updated": date,
-            "direction": "outbound-api",
-            "error_code": None,
-            "error_message": None,
-            "from": self.from_,
-            "messaging_service_sid": self.messaging_service_sid,
-            "num_media": "0",
-            "num_segments": "1",
-            "price": None,
-            "price_unit": None,
-            "sid": self.sid,
-            "status": self.status,
-            "subresource_uris": {"media": f"{uri}/Media.json"},
-            "to": self.to,
-            "uri": f"{uri}.json",
-        }
-
-
-@dataclass(frozen=True)
-class CreatedCall:
-    """A call created through the fake (POST Calls.json)."""
-
-    sid: str
-    account_sid: str
-    to: str
-    from_: str
-    twiml: str | None
-    url: str | None
-    status_callback: str | None
-    status: str
-    created_at: datetime  # UTC, whole seconds
-    form: dict[str, str]
-
-    @property
-    def date_created(self) -> str:
-        """RFC 2822, as Twilio writes it."""
-        return format_datetime(self.created_at)
-
-    def to_json(self) -> dict[str, Any]:
-        """The Call resource as Twilio answers it (queued: not started, no duration)."""
-        uri = f"/2010-04-01/Accounts/{self.account_sid}/Calls/{self.sid}"
-        date = self.date_created
-        return {
-            "account_sid": self.account_sid,
-            "answered_by": None,
-            "api_version": "2010-04-01",
-            "caller_name": None,
-            "date_created": date,
-            "date_updated": date,
-            "direction": "outbound-api",
-            "duration": None,
-            "end_time": None,
-            "forwarded_from": None,
-            "from": self.from_,
-            "from_formatted": self.from_,
-            "group_sid": None,
-            "parent_call_sid": None,
-            "phone_number_sid": None,
-            "price": None,
-            "price_unit": "USD",
-            "queue_time": "0",
-            "sid": self.sid,
-            "start_time": None,
-            "status": self.status,
-            "subresource_uris": {
-                name: f"{uri}/{file}.json"
-                for name, file in (
-                    ("notifications", "Notifications"),
-                    ("recordings", "Recordings"),
-                    ("payments", "Payments"),
-                    ("events", "Events"),
-                    ("siprec", "Siprec"),
-                    ("streams", "Streams"),
-                    ("transcriptions", "Transcriptions"),
-                )
-            },
-            "to": self.to,
-            "to_formatted": self.to,
-            "trunk_sid": None,
-            "uri": f"{uri}.json",
-        }
-
-
-_DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-
-
-def parse_when(value: str) -> tuple[datetime, bool]:
-    """A date filter's value (YYYY-MM-DD or ISO 8601 date-time) in UTC, and whether it is a day.
-
-    twilio-python sends datetimes and dates as "2026-11-23T09:00:00Z"; strings go unchanged.
-    """
-    if _DAY.match(value):
-        return datetime.strptime(value, "%Y-%m-%d").replace(tzinfo=UTC), True
-    moment = datetime.fromisoformat(value)
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC), False
-
-
-def _date_matches(moment: datetime | None, op: str, value: str) -> bool:
-    """`moment` against a Twilio date filter: `=` is the same (UTC) day, `<` and `>` inclusive."""
-    if moment is None:
-        return False
-    bound, is_day = parse_when(value)
-    if op == "=":
-        return moment.date() == bound.date()
-    left: Any = moment.date() if is_day else moment
-    right: Any = bound.date() if is_day else bound
-    return bool(left <= right if op == "<" else left >= right)
-
-
-def _query_problem(name: str, value: str, schema: dict[str, Any]) -> str | None:
-    """Why a query parameter's value breaks its schema, or None."""
-    kind = schema.get("type")
-    if schema.get("format") == "date-time":
-        try:
-            parse_when(value)
-        except ValueError:
-            return f"query parameter {name}={value!r} is not a date or date-time"
-    elif kind == "integer":
-        try:
-            number = int(value)
-        except ValueError:
-            return f"query parameter {name}={value!r} is not an integer"
-        low, high = schema.get("minimum"), schema.get("maximum")
-        if (low is not None and number < low) or (high is not None and number > high):
-            return f"query parameter {name}={number} is out of [{low}, {high}]"
-    if "enum" in schema and value not in schema["enum"]:
-        return f"query parameter {name}={value!r} not in {schema['enum']}"
-    pattern = schema.get("pattern")
-    if pattern and not re.search(pattern, value):
-        return f"query parameter {name}={value!r} does not match {pattern}"
-    return None
-
-
-def _resolve(spec: dict[str, Any], node: Any) -> Any:
-    while isinstance(node, dict) and "$ref" in node:
-        target: Any = spec
-        for part in node["$ref"].lstrip("#/").split("/"):
-            target = target[part]
-        node = target
-    return node
-
-
-def _snake(name: str) -> str:
-    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
-
-
-@lru_cache(maxsize=4)
-def load_operations(spec_path: Path = SPEC_PATH) -> tuple[Operation, ...]:
-    """Every operation of the spec (parsed once per run)."""
-    raw = spec_path.read_bytes()
-    if spec_path.suffix == ".gz":
-        raw = gzip.decompress(raw)
-    spec: dict[str, Any] = json.loads(raw.decode("utf-8"))
-    operations = []
-    empty: dict[str, Any] = {}
-    for template, item in spec["paths"].items():
-        regex = re.sub(r"\\\{(\w+)\\\}", r"(?P<\1>[^/]+)", re.escape(template))
-        for method, op in item.items():
-            if method not in {"get", "post", "put", "delete", "patch"}:
-                continue
-            path_params: dict[str, re.Pattern[str] | None] = {}
-            query: dict[str, dict[str, Any]] = {}
-            for param in op.get("parameters", []):
-                param = _resolve(spec, param)
-                if param.get("in") == "path":
-                    pat = param.get("schema", {}).get("pattern")
-                    path_params[param["name"]] = re.compile(pat) if pat else None
-                elif param.get("in") == "query":
-                    query[param["name"]] = _resolve(spec, param.get("schema", {}))
-            body = _resolve(spec, op.get("requestBody", {}))
-            content = body.get("content", {})
-            schema = _resolve(spec, next(iter(content.values()), empty).get("schema", {}))
-            props = frozenset(schema.get("properties", {}))
-            by_snake = {_snake(p): p for p in props}
-            either = tuple(
-                tuple(by_snake.get(n, n) for n in group)
-                for group in op.get("x-twilio", {}).get("conditional", [])
-            )
-            success = min((int(s) for s in op.get("responses", {}) if s.isdigit()), default=200)
-            response = _resolve(spec, op.get("responses", {}).get(str(success), {}))
-            examples = response.get("content", {}).get("application/json", {}).get("examples", {})
-            example = next(iter(examples.values()), empty).get("value") if examples else None
-            operations.append(
-                Operation(
-                    operation_id=op.get("operationId", f"{method} {template}"),
-                    method=method.upper(),
-                    template=template,
-                    pattern=re.compile(f"^{regex}$"),
-                    path_params=path_params,
-                    fields=props,
-                    required=frozenset(schema.get("required", [])),
-                    either=either,
-                    content_types=frozenset(content),
-                    example=example if isinstance(example, dict) else None,
-                    success=success,
-                    query=query,
-                )
-            )
-    return tuple(operations)
-
-
 class _Server(ThreadingHTTPServer):
     """One thread per connection; a deep accept queue for benchmarks' bursts of connections."""
 
@@ -364,7 +87,6 @@ class _Server(ThreadingHTTPServer):
     request_queue_size = 128
 
 
-Answer = tuple[int, Any]
 Handler = Callable[[dict[str, str], dict[str, str], dict[str, str]], Answer]
 _PAGING = ("PageSize", "Page", "PageToken")
 
@@ -382,7 +104,7 @@ class FakeTwilio:
         self.account_sid = account_sid
         self.auth_token = auth_token
         self.operations = load_operations(spec_path)
-        self._by_shape = _index_by_shape(self.operations)
+        self._by_shape = index_by_shape(self.operations)
         self.requests: list[RecordedRequest] = []
         self.violations: list[str] = []
         self._clock = clock or (lambda: datetime.now(UTC))
@@ -529,7 +251,7 @@ class FakeTwilio:
 
     def match(self, method: str, path: str) -> tuple[Operation | None, dict[str, str], list[str]]:
         """The operation for this method and path, its path parameters and any problems."""
-        candidates = self._by_shape.get(_shape(path), ())
+        candidates = self._by_shape.get(path_shape(path), ())
         by_path = [(op, m) for op in candidates if (m := op.pattern.match(path))]
         if not by_path:
             return None, {}, [f"no operation for path {path}"]
@@ -571,7 +293,7 @@ class FakeTwilio:
             if schema is None:
                 problems.append(f"{op.operation_id}: unknown query parameter {name!r}")
                 continue
-            problems.extend(p for v in values if (p := _query_problem(name, v, schema)))
+            problems.extend(p for v in values if (p := query_problem(name, v, schema)))
         return problems
 
     def authorized(self, header: str | None) -> bool:
@@ -587,7 +309,7 @@ class FakeTwilio:
         if "account_sid" in body:
             body["account_sid"] = params.get("AccountSid", self.account_sid)
         for name, value in form.items():
-            key = _snake(name)
+            key = snake_case(name)
             if key in body or key in {"to", "from", "body"}:
                 body[key] = value
         if op.operation_id == "CreateMessage":
@@ -681,7 +403,7 @@ class FakeTwilio:
         with self._lock:
             index = self._message_index.get(params["Sid"])
             found = None if index is None else self._messages[index]
-        return _found(found, params, "Messages")
+        return found_or_404(found, params, "Messages")
 
     def _fetch_call(
         self, params: dict[str, str], form: dict[str, str], query: dict[str, str]
@@ -689,7 +411,7 @@ class FakeTwilio:
         with self._lock:
             index = self._call_index.get(params["Sid"])
             found = None if index is None else self._calls[index]
-        return _found(found, params, "Calls")
+        return found_or_404(found, params, "Calls")
 
     def _list_messages(
         self, params: dict[str, str], form: dict[str, str], query: dict[str, str]
@@ -704,7 +426,7 @@ class FakeTwilio:
             tests.append(lambda m: m.from_ == query["From"])
         for name, op in (("DateSent", "="), ("DateSent<", "<"), ("DateSent>", ">")):
             if name in query:
-                tests.append(_created_test(op, query[name]))
+                tests.append(created_test(op, query[name]))
         return 200, self._page("messages", items, index, tests, params, query)
 
     def _list_calls(
@@ -724,7 +446,7 @@ class FakeTwilio:
             tests.append(lambda c: False)  # the fake only creates parent calls
         for suffix, op in (("", "="), ("<", "<"), (">", ">")):
             if "StartTime" + suffix in query:  # queued calls: their creation time
-                tests.append(_created_test(op, query["StartTime" + suffix]))
+                tests.append(created_test(op, query["StartTime" + suffix]))
             if "EndTime" + suffix in query:  # queued calls have not ended
                 tests.append(lambda c: False)
         return 200, self._page("calls", items, index, tests, params, query)
@@ -776,34 +498,6 @@ class FakeTwilio:
             "start": start,
             "uri": uri(page, token or None),
         }
-
-
-def _created_test(op: str, value: str) -> Callable[[Any], bool]:
-    """A filter on a resource's creation time (see `_date_matches`)."""
-    return lambda resource: _date_matches(resource.created_at, op, value)
-
-
-def _found(
-    resource: CreatedMessage | CreatedCall | None, params: dict[str, str], kind: str
-) -> Answer:
-    if resource is not None and resource.account_sid == params["AccountSid"]:
-        return 200, resource.to_json()
-    path = f"/2010-04-01/Accounts/{params['AccountSid']}/{kind}/{params['Sid']}.json"
-    failure = twilio_error(404, 20404, f"The requested resource {path} was not found")
-    return failure.status, failure.body
-
-
-def _shape(path: str) -> tuple[int, str]:
-    """Number of segments and the last one's extension: a cheap key to bucket operations."""
-    last = path.rsplit("/", 1)[-1]
-    return path.count("/"), last[last.rfind(".") :] if "." in last else ""
-
-
-def _index_by_shape(operations: Iterable[Operation]) -> dict[tuple[int, str], list[Operation]]:
-    index: dict[tuple[int, str], list[Operation]] = {}
-    for op in operations:
-        index.setdefault(_shape(op.template), []).append(op)
-    return index
 
 
 class _Handler(BaseHTTPRequestHandler):
