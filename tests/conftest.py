@@ -273,3 +273,11 @@ def dispatcher(runtime: Runtime, gateway: SmsGateway) -> Iterator[Dispatcher]:
     d = Dispatcher(runtime.sessions, gateway, public_url=PUBLIC_URL, worker="test-dispatcher-a")
     yield d
     d.close()
+
+
+@pytest.fixture
+def call(twilio: Twilio) -> Any:
+    """A phone call from the resident (tests/phone_calls.py)."""
+    from tests.phone_calls import Call  # it imports this module
+
+    return Call(twilio)

@@ -1,4 +1,4 @@
-"""A resident calls the phone line: the voice menu, places and hours, booking, a person.
+"""A resident calls the phone line: the voice menu, places and hours, booking, silences, bad input.
 
 Each call is a script of signed voice webhooks with Twilio's real field names, following the
 action URLs of the TwiML as Twilio would. Every answer must follow Twilio's TwiML rules
@@ -9,208 +9,23 @@ THI'PI (Thionville, +33353010101) is open Monday to Friday 9:00-12:00 and 14:00-
 
 from __future__ import annotations
 
-import itertools
-import re
-import xml.etree.ElementTree as ET
-from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
 
 import pytest
-from sqlalchemy import select
 
-from bot.models import Appointment, CallbackTicket, Resident, Voicemail
+from bot.models import Voicemail
 from bot.runtime import Runtime
 from tests.conftest import PUBLIC_URL, RESIDENT, SERVICE_NUMBER, Clock, Twilio
-from tests.twiml_rules import twiml_problems
-from webhooks.voice_text import MAX_WORDS
-
-THIPI = "demo-thipi-thionville"
-THIPI_PHONE = "+33353010101"
-ACCOUNT_SID = "AC" + "1" * 32
-ABBREVIATED_TIME = re.compile(r"\b\d{1,2}h\d{0,2}\b")
-_call_numbers = itertools.count(1)
-
-
-def _call_sid() -> str:
-    return f"CA{next(_call_numbers):032x}"
-
-
-def _path(url: str) -> str:
-    """The path Twilio would post to, from an absolute action URL of our TwiML."""
-    assert url.startswith(PUBLIC_URL), url
-    return url[len(PUBLIC_URL) :]
-
-
-@dataclass
-class Heard:
-    """One TwiML answer: the document, what is said, and where Twilio goes next."""
-
-    xml: str
-    root: ET.Element
-
-    @property
-    def said(self) -> str:
-        return " ".join("".join(say.itertext()) for say in self.root.iter("Say"))
-
-    @property
-    def gather(self) -> ET.Element | None:
-        return self.root.find("Gather")
-
-    @property
-    def next_path(self) -> str:
-        assert self.gather is not None, self.xml
-        return _path(self.gather.attrib["action"])
-
-    def has(self, tag: str) -> bool:
-        return self.root.find(tag) is not None
-
-
-def check_twiml(body: str) -> Heard:
-    """Parse a voice answer and check it against Twilio's rules and our 25-second rule."""
-    assert twiml_problems(body) == [], body
-    root = ET.fromstring(body)
-    says = list(root.iter("Say"))
-    for say in says:
-        text = "".join(say.itertext())
-        assert say.attrib.get("language") == "fr-FR", body
-        assert len(text.split()) <= MAX_WORDS, f"{len(text.split())} words: {text}"
-        assert not ABBREVIATED_TIME.search(text), text
-    gather = root.find("Gather")
-    if gather is not None:
-        assert gather.attrib.get("language") == "fr-FR", body
-    # Never silence: every answer says something or hangs up after a goodbye.
-    assert says or root.find("Hangup") is not None, body
-    return Heard(body, root)
-
-
-@dataclass
-class Call:
-    """One phone call from a resident, turn by turn, as Twilio posts it."""
-
-    twilio: Twilio
-    caller: str = RESIDENT
-    sid: str = field(default_factory=_call_sid)
-    heard: Heard | None = None
-
-    def form(self, **extra: str) -> dict[str, str]:
-        """Twilio's voice webhook parameters for this call."""
-        form = {
-            "CallSid": self.sid,
-            "AccountSid": ACCOUNT_SID,
-            "From": self.caller,
-            "To": SERVICE_NUMBER,
-            "CallStatus": "in-progress",
-            "Direction": "inbound",
-            "ApiVersion": "2010-04-01",
-        }
-        form.update(extra)
-        return form
-
-    def post(self, path: str, form: dict[str, str]) -> Heard:
-        response = self.twilio.post(path, form)
-        assert response.status_code == 200, response.get_data(as_text=True)
-        assert response.mimetype == "text/xml"
-        self.heard = check_twiml(response.get_data(as_text=True))
-        return self.heard
-
-    def start(self) -> Heard:
-        """The phone rings: greeting and menu."""
-        return self.post("/twilio/voice", self.form(CallStatus="ringing"))
-
-    def answer(self, **extra: str) -> Heard:
-        """Answer the last <Gather> (keys, speech, or nothing) at its action URL."""
-        assert self.heard is not None
-        return self.post(self.heard.next_path, self.form(**extra))
-
-    def press(self, digits: str) -> Heard:
-        return self.answer(Digits=digits)
-
-    def say(self, speech: str) -> Heard:
-        return self.answer(SpeechResult=speech, Confidence="0.87")
-
-    def silence(self) -> Heard:
-        return self.answer()
-
-
-@pytest.fixture
-def call(twilio: Twilio) -> Call:
-    """A call from the resident."""
-    return Call(twilio)
-
-
-def _asks_menu(heard: Heard) -> bool:
-    return "tapez 1 pour les horaires" in heard.said and heard.gather is not None
-
-
-def _choose_thipi(call: Call) -> Heard:
-    """Menu 1, Thionville, THI'PI: the caller is now talking about THI'PI."""
-    call.start()
-    call.press("1")
-    listed = call.say("Thionville")
-    assert "Pôle numérique THI'PI" in listed.said
-    hours = call.press("1")
-    assert "Pôle numérique THI'PI" in hours.said
-    return hours
-
-
-def _rows(runtime: Runtime, model: Any) -> list[Any]:
-    with runtime.sessions() as session:
-        return list(session.scalars(select(model).order_by(model.id)))
-
-
-# --- the TwiML checker itself ------------------------------------------------------------------
-
-
-def test_twiml_checker_accepts_what_the_official_library_writes() -> None:
-    from twilio.twiml.voice_response import Gather, VoiceResponse
-
-    response = VoiceResponse()
-    gather = Gather(input="dtmf speech", num_digits=1, language="fr-FR", action="/a", timeout=6)
-    gather.say("Bonjour", language="fr-FR", voice="Polly.Lea")
-    response.append(gather)
-    response.say("Au revoir", language="fr-FR")
-    response.dial(action="/d", timeout=25).number("+33353010101")
-    response.record(max_length=120, play_beep=True, finish_on_key="#")
-    response.redirect("/again")
-    response.hangup()
-    assert twiml_problems(str(response)) == []
-
-
-@pytest.mark.parametrize(
-    ("xml", "problem"),
-    [
-        ('<Response><Gather numdigits="1"><Say>a</Say></Gather></Response>', "numdigits"),
-        ('<Response><Gather input="keys"/></Response>', "input"),
-        ('<Response><Gather numDigits="0"/></Response>', "numDigits"),
-        ('<Response><Gather speechTimeout="soon"/></Response>', "speechTimeout"),
-        ('<Response><Gather finishOnKey="A"/></Response>', "finishOnKey"),
-        ('<Response><Gather method="PUT"/></Response>', "method"),
-        ('<Response><Gather language="fr"/></Response>', "language"),
-        ("<Response><Gather><Dial>+33353010101</Dial></Gather></Response>", "<Dial>"),
-        ('<Response><Record maxLength="two"/></Response>', "maxLength"),
-        ('<Response><Record playBeep="yes"/></Response>', "playBeep"),
-        ('<Response><Gather actionOnEmptyResult="1"/></Response>', "actionOnEmptyResult"),
-        ("<Response><Dial><Say>a</Say></Dial></Response>", "<Say>"),
-        ("<Response><Number>+33353010101</Number></Response>", "<Number>"),
-        ("<Response><Say/></Response>", "needs text"),
-        ("<Response><Hangup>now</Hangup></Response>", "holds text"),
-        ("<Response><Speak>a</Speak></Response>", "<Speak>"),
-        ("<Response><Message>a</Message><Say>b</Say></Response>", "<Say>"),
-        ("<Response><Message><Body>a</Body><Play>x</Play></Message></Response>", "<Play>"),
-        ("<Reponse/>", "root"),
-        ("<Response><Say>a</Response>", "well-formed"),
-    ],
+from tests.phone_calls import (
+    ACCOUNT_SID,
+    THIPI,
+    Call,
+    appointments_of,
+    asks_menu,
+    check_twiml,
+    choose_thipi,
+    rows_of,
 )
-def test_twiml_checker_reports_what_twilio_refuses(xml: str, problem: str) -> None:
-    problems = twiml_problems(xml)
-    assert any(problem in p for p in problems), problems
-
-
-def test_twiml_checker_accepts_a_messaging_response() -> None:
-    xml = '<Response><Message action="/s" method="POST"><Body>Bonjour</Body></Message></Response>'
-    assert twiml_problems(xml) == []
-
 
 # --- (a) places and hours ----------------------------------------------------------------------
 
@@ -220,7 +35,7 @@ def test_caller_types_a_postal_code_and_hears_the_nearest_places_with_their_hour
 ) -> None:
     greeting = call.start()
     assert greeting.said.startswith("Bonjour, ici Relais")
-    assert _asks_menu(greeting)
+    assert asks_menu(greeting)
     asked = call.press("1")
     assert "Dans quelle commune" in asked.said
     communes = call.press("57100")
@@ -233,19 +48,11 @@ def test_caller_types_a_postal_code_and_hears_the_nearest_places_with_their_hour
 
 
 def test_caller_who_picks_a_place_hears_its_opening_hours_in_words(call: Call) -> None:
-    hours = _choose_thipi(call)
+    hours = choose_thipi(call)
     assert "du lundi au vendredi de 9 heures à midi et de 14 heures à 17 heures" in hours.said
 
 
 # --- (b) booking by voice ----------------------------------------------------------------------
-
-
-def _appointments(runtime: Runtime, phone: str = RESIDENT) -> list[Appointment]:
-    with runtime.sessions() as session:
-        resident = session.scalars(select(Resident).where(Resident.phone == phone)).one()
-        return list(
-            session.scalars(select(Appointment).where(Appointment.resident_id == resident.id))
-        )
 
 
 def test_caller_books_an_appointment_with_keys_and_speech(call: Call, runtime: Runtime) -> None:
@@ -263,7 +70,7 @@ def test_caller_books_an_appointment_with_keys_and_speech(call: Call, runtime: R
     confirmation = call.press("1")
     assert "Rendez-vous confirmé : le mardi 24 novembre à 9 heures" in confirmation.said
     assert "12 rue du Cygne, Thionville" in confirmation.said
-    (appointment,) = _appointments(runtime)
+    (appointment,) = appointments_of(runtime)
     assert appointment.status == "booked"
     assert appointment.place_id == THIPI
     assert appointment.motif == "email"
@@ -280,137 +87,7 @@ def test_caller_who_says_passer_at_the_motif_gets_the_booking(call: Call, runtim
     assert "ou dites passer" in motif.said
     confirmation = call.say("passer")
     assert "Rendez-vous confirmé" in confirmation.said
-    assert len(_appointments(runtime)) == 1
-
-
-# --- (c) a person, while the place is open --------------------------------------------------------
-
-
-def test_caller_asking_for_a_person_is_put_through_to_the_open_place(call: Call) -> None:
-    _choose_thipi(call)
-    transfer = call.press("0")
-    assert "Je vous passe un conseiller de Pôle numérique THI'PI" in transfer.said
-    dial = transfer.root.find("Dial")
-    assert dial is not None
-    assert dial.attrib["action"] == f"{PUBLIC_URL}/twilio/voice/dial-ended?place={THIPI}"
-    assert dial.attrib["method"] == "POST"
-    assert [n.text for n in dial.iter("Number")] == [THIPI_PHONE]
-    assert not transfer.has("Gather")
-
-
-def _dial_ended(call: Call, status: str) -> Heard:
-    form = call.form(DialCallStatus=status, DialCallSid="CA" + "d" * 32, DialCallDuration="0")
-    return call.post(f"/twilio/voice/dial-ended?place={THIPI}", form)
-
-
-@pytest.mark.parametrize("status", ["no-answer", "busy", "failed"])
-def test_an_unanswered_transfer_ends_in_a_voicemail(call: Call, status: str) -> None:
-    _choose_thipi(call)
-    call.press("0")
-    voicemail = _dial_ended(call, status)
-    assert "Le conseiller ne répond pas." in voicemail.said
-    assert "Laissez votre nom et votre message après le bip" in voicemail.said
-    record = voicemail.root.find("Record")
-    assert record is not None
-    assert record.attrib["maxLength"] == "120"
-    assert _path(record.attrib["action"]).startswith("/twilio/voice/voicemail")
-
-
-def test_an_answered_transfer_just_ends(call: Call) -> None:
-    _choose_thipi(call)
-    call.press("0")
-    ended = _dial_ended(call, "completed")
-    assert ended.has("Hangup") and not ended.has("Record")
-
-
-def test_voicemail_after_an_unanswered_transfer_is_filed_under_that_place(
-    call: Call, runtime: Runtime
-) -> None:
-    _choose_thipi(call)
-    call.press("0")
-    voicemail = _dial_ended(call, "no-answer")
-    record = voicemail.root.find("Record")
-    assert record is not None
-    _leave_message(call, _path(record.attrib["action"]))
-    (ticket,) = _rows(runtime, CallbackTicket)
-    assert ticket.place_id == THIPI
-
-
-# --- (d) after hours: voicemail and a callback ticket -------------------------------------------
-
-
-def _leave_message(call: Call, path: str, **extra: str) -> Heard:
-    form = call.form(
-        CallStatus="completed",
-        RecordingUrl="https://api.twilio.com/2010-04-01/Accounts/AC1/Recordings/RE1",
-        RecordingSid="RE" + "e" * 32,
-        RecordingDuration="14",
-        Digits="hangup",
-    )
-    form.update(extra)
-    return call.post(path, form)
-
-
-@pytest.mark.parametrize(
-    "when", ["2026-11-23T21:00:00+01:00", "2026-11-29T10:00:00+01:00"], ids=["evening", "sunday"]
-)
-def test_after_hours_a_caller_leaves_a_voicemail_and_gets_a_callback_ticket(
-    call: Call, twilio: Twilio, runtime: Runtime, frozen: Clock, when: str
-) -> None:
-    frozen.set(when)
-    _choose_thipi(call)
-    prompt = call.press("0")
-    assert "Les conseillers ne sont pas disponibles" in prompt.said
-    assert "après le bip" in prompt.said
-    assert not prompt.has("Dial")
-    record = prompt.root.find("Record")
-    assert record is not None
-    assert record.attrib["maxLength"] == "120"
-    assert record.attrib["playBeep"] == "true"
-    path = _path(record.attrib["action"])
-    assert path == f"/twilio/voice/voicemail?place={THIPI}"
-
-    saved = _leave_message(call, path)
-    assert "enregistré" in saved.said
-    assert saved.has("Hangup")
-    (voicemail,) = _rows(runtime, Voicemail)
-    assert voicemail.call_sid == call.sid
-    assert voicemail.place_id == THIPI
-    assert voicemail.duration_seconds == 14
-    (ticket,) = _rows(runtime, CallbackTicket)
-    assert ticket.status == "open"
-    assert ticket.voicemail_id == voicemail.id
-    assert ticket.place_id == THIPI
-
-    # Twilio retries the action: same answer, still one voicemail and one ticket.
-    again = _leave_message(call, path)
-    assert again.xml == saved.xml
-    assert len(_rows(runtime, Voicemail)) == 1
-    assert len(_rows(runtime, CallbackTicket)) == 1
-
-    transcription = {
-        "AccountSid": ACCOUNT_SID,
-        "CallSid": call.sid,
-        "RecordingSid": voicemail.recording_sid,
-        "RecordingUrl": voicemail.recording_url,
-        "TranscriptionSid": "TR" + "f" * 32,
-        "TranscriptionText": "Bonjour, c'est madame Martin, rappelez-moi pour mes impôts.",
-        "TranscriptionStatus": "completed",
-        "TranscriptionUrl": "https://api.twilio.com/2010-04-01/Accounts/AC1/Transcriptions/TR1",
-        "From": RESIDENT,
-        "To": SERVICE_NUMBER,
-    }
-    assert twilio.post("/twilio/voice/transcription", transcription).status_code == 204
-    (voicemail,) = _rows(runtime, Voicemail)
-    assert voicemail.transcription == transcription["TranscriptionText"]
-
-
-def test_an_empty_recording_keeps_nothing_and_says_goodbye(call: Call, runtime: Runtime) -> None:
-    call.start()
-    saved = _leave_message(call, "/twilio/voice/voicemail", RecordingDuration="0")
-    assert "Je n'ai pas reçu de message" in saved.said
-    assert saved.has("Hangup")
-    assert _rows(runtime, Voicemail) == []
+    assert len(appointments_of(runtime)) == 1
 
 
 # --- (e) silence ----------------------------------------------------------------------------------
@@ -419,12 +96,12 @@ def test_an_empty_recording_keeps_nothing_and_says_goodbye(call: Call, runtime: 
 def test_a_silent_caller_hears_the_question_again_then_gets_a_person(
     call: Call, twilio: Twilio
 ) -> None:
-    _choose_thipi(call)  # an earlier call: the caller's place is THI'PI, open now
+    choose_thipi(call)  # an earlier call: the caller's place is THI'PI, open now
     again = Call(twilio)
     greeting = again.start()
     repeated = again.silence()
     assert repeated.said.startswith("Je ne vous ai pas entendu.")
-    assert _asks_menu(repeated)
+    assert asks_menu(repeated)
     menu = greeting.said.removeprefix(
         "Bonjour, ici Relais, l'assistant des conseillers numériques."
     )
@@ -475,7 +152,7 @@ def test_an_unknown_key_at_the_menu_is_not_understood_and_the_menu_comes_again(c
     call.start()
     lost = call.press("9")
     assert lost.said.startswith("Pardon, je n'ai pas compris.")
-    assert _asks_menu(lost)
+    assert asks_menu(lost)
     assert "Dans quelle commune" in call.press("2").said
 
 
@@ -529,7 +206,7 @@ def test_unsigned_or_forged_voice_webhooks_are_refused(
         form = {**form, "Digits": "0"}
     response = twilio.post(path, form, signature=signature)
     assert response.status_code == 403
-    assert _rows(runtime, Voicemail) == []
+    assert rows_of(runtime, Voicemail) == []
 
 
 def test_a_caller_who_hung_up_mid_booking_starts_afresh(
@@ -554,10 +231,10 @@ def test_a_caller_who_hung_up_mid_booking_starts_afresh(
     again = Call(twilio)
     greeting = again.start()
     assert greeting.said.startswith("Bonjour, ici Relais")
-    assert _asks_menu(greeting)
+    assert asks_menu(greeting)
     # "1" is the menu's "places and hours", not the first slot of the earlier call.
     assert "C'est noté" not in again.press("1").said
-    assert _appointments(runtime) == []
+    assert appointments_of(runtime) == []
 
 
 def test_an_unknown_key_is_never_a_dead_end(call: Call) -> None:
@@ -603,7 +280,7 @@ def test_withheld_callers_never_share_a_memory(twilio: Twilio, runtime: Runtime)
     first.say("Thionville")
     first.press("1")
     first.say("passer")
-    assert len(_appointments(runtime, phone=f"appel-{first.sid[-24:]}")) == 1
+    assert len(appointments_of(runtime, phone=f"appel-{first.sid[-24:]}")) == 1
     second = Call(twilio, caller="anonymous")
     second.start()
     heard = second.press("2")  # not the first caller's appointment
@@ -630,17 +307,17 @@ def test_speech_heard_badly_is_asked_again_not_acted_on(
     call.say("Thionville")
     call.press("1")
     call.say("passer")
-    (booked,) = _appointments(runtime)
+    (booked,) = appointments_of(runtime)
     call = Call(twilio)  # a second call
     call.start()
     call.press("2")
     call.press("1")  # cancel: "Voulez-vous l'annuler ?"
     unsure = call.answer(SpeechResult="oui", Confidence="0.35")
     assert unsure.said.startswith("Pardon, je n'ai pas bien entendu.")
-    assert _appointments(runtime)[0].status == "booked"
+    assert appointments_of(runtime)[0].status == "booked"
     assert "annulé" in call.answer(SpeechResult="oui", Confidence="0.91").said
-    assert _appointments(runtime)[0].status == "cancelled"
-    assert booked.id == _appointments(runtime)[0].id
+    assert appointments_of(runtime)[0].status == "cancelled"
+    assert booked.id == appointments_of(runtime)[0].id
 
 
 def test_menu_2_with_an_appointment_offers_to_cancel_or_move_it(
@@ -651,7 +328,7 @@ def test_menu_2_with_an_appointment_offers_to_cancel_or_move_it(
     call.say("Thionville")
     call.press("1")
     call.say("passer")
-    assert len(_appointments(runtime)) == 1
+    assert len(appointments_of(runtime)) == 1
     call = Call(twilio)  # a second call
     call.start()
     mine = call.press("2")
@@ -688,4 +365,4 @@ def test_hanging_up_clears_the_question_for_a_later_sms(
     assert status.status_code == 204
     reply = twilio.text("1")  # an SMS "1" later is not a slot chosen on the phone
     assert "C'est noté pour le" not in reply
-    assert _appointments(runtime) == []
+    assert appointments_of(runtime) == []
