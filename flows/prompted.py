@@ -144,6 +144,8 @@ def _answer_reminder(
     session: Session, appointment: AppointmentInfo, answer: str, now: datetime, voice: bool = False
 ) -> Reply:
     when = format_when(appointment.starts_at)
+    if appointment.resident_id is None:  # erased meanwhile: nothing of theirs to act on
+        return Reply(say("reminder.gone", voice=voice), key="reminder.gone")
     if answer == CONFIRMED:
         bookings.confirm_appointment(session, appointment.id, appointment.resident_id, now)
         return Reply(say("reminder.confirmed", voice=voice, when=when), key="reminder.confirmed")

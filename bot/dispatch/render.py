@@ -8,14 +8,14 @@ closed): the message is cancelled instead of sent.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload
 from twilio.twiml.voice_response import Gather, VoiceResponse
 
 from bot.models import BOOKED, OFFERED, Appointment
-from bot.services import places, reminders, waiting_offers
+from bot.services import outbox, places, reminders, waiting_offers
 from bot.services.bookings import appointment_info
 from bot.services.outbox import Outbound
 from bot.wording import say
@@ -24,6 +24,8 @@ from bot.wording.dates import format_time, format_when, spoken_time
 VOICE_LANGUAGE = "fr-FR"
 # Seconds a person called has to press a key (seniors: generous).
 GATHER_TIMEOUT = 8
+# An advisor's text that could not go out for this long (Twilio down) is dropped, not sent late.
+WRITTEN_TEXT_TTL = timedelta(days=2)
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +66,13 @@ def _offer(session: Session, message: Outbound, now: datetime, voice: bool) -> R
     return Rendered(say(key, voice=voice, **values), offer.expires_at)
 
 
+def _written(message: Outbound, now: datetime) -> Rendered | None:
+    """A text written when it was queued (advisor's reply or notice): sent as it is."""
+    if not message.body:
+        return None
+    return Rendered(message.body, message.expires_at or now + WRITTEN_TEXT_TTL)
+
+
 def render_batch(
     session: Session, messages: list[Outbound], now: datetime
 ) -> dict[int, Rendered | None]:
@@ -93,6 +102,8 @@ def render_batch(
             rendered[message.id] = _reminder(row, now, voice)
         elif message.kind == waiting_offers.WAITING_OFFER:
             rendered[message.id] = _offer(session, message, now, voice)
+        elif message.kind == outbox.TEXT:
+            rendered[message.id] = _written(message, now)
         else:
             raise ValueError(f"unknown outbound kind {message.kind!r}")
     return rendered

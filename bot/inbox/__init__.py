@@ -42,7 +42,14 @@ from bot.services.users import (
 
 log = logging.getLogger(__name__)
 
-blueprint = Blueprint("inbox", __name__, url_prefix="/inbox", template_folder="templates")
+blueprint = Blueprint(
+    "inbox",
+    __name__,
+    url_prefix="/inbox",
+    template_folder="templates",
+    static_folder="static",
+    static_url_path="/static",
+)
 
 WRONG_CREDENTIALS = "Adresse ou mot de passe incorrect."
 TOO_MANY = "Trop de tentatives de connexion. Réessayez dans quelques minutes."
@@ -83,6 +90,9 @@ def init_app(app: Flask) -> None:
         return SignedIn(account) if account else None
 
     manager.init_app(app)
+    # The pages of each part register on the blueprint when imported.
+    from bot.inbox import agenda, conversations, statistics  # noqa: F401
+
     app.register_blueprint(blueprint)
 
 
@@ -103,7 +113,8 @@ def protect_pages(response: Response) -> Response:
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Referrer-Policy"] = "same-origin"
     response.headers["Content-Security-Policy"] = (
-        "default-src 'none'; style-src 'unsafe-inline'; img-src 'self'; "
+        "default-src 'none'; style-src 'unsafe-inline'; img-src 'self'; script-src 'self'; "
+        "media-src 'self'; connect-src 'self'; "
         "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
     )
     return response
@@ -183,4 +194,4 @@ def home() -> str:
     account: Account = current_user.account
     with transaction(runtime_of(current_app).sessions) as session:
         places = open_tickets_per_place(session, account)
-    return render_template("inbox_home.html", account=account, places=places)
+    return render_template("inbox_home.html", account=account, places=places, section="demandes")

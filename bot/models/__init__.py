@@ -1,6 +1,15 @@
 """Database tables (SQLAlchemy 2 typed mappings). Only services, seeding and migrations use them."""
 
 from bot.models.accounts import LoginAttempt, User, UserPlace
+from bot.models.agendas import (
+    Advisor,
+    AdvisorAvailability,
+    AgendaClosure,
+    Appointment,
+    AppointmentMotif,
+    WaitingListEntry,
+    WorkshopRegistration,
+)
 from bot.models.core import (
     BOOKED,
     CANCELLED,
@@ -8,24 +17,17 @@ from bot.models.core import (
     NAMING_CONVENTION,
     TAKEN,
     WAITING,
-    Advisor,
-    AdvisorAvailability,
-    AgendaClosure,
-    Appointment,
-    AppointmentMotif,
     Base,
     Conversation,
     Place,
     ProcessedMessage,
     Resident,
     UtcDateTime,
-    WaitingListEntry,
     Workshop,
-    WorkshopRegistration,
 )
+from bot.models.escalations import CallbackTicket, ThreadEntry
 from bot.models.outbound import (
     OFFERED,
-    CallbackTicket,
     OutboundMessage,
     ReminderPolicy,
     Voicemail,
@@ -54,6 +56,7 @@ __all__ = [
     "ProcessedMessage",
     "ReminderPolicy",
     "Resident",
+    "ThreadEntry",
     "User",
     "UserPlace",
     "UtcDateTime",

@@ -62,7 +62,7 @@ class WaitingOffer(Base):
 
 
 class OutboundMessage(Base):
-    """One SMS or call we start (reminder, waiting-list offer): the outbox, sent exactly once.
+    """One SMS or call we start (reminder, offer, advisor reply): the outbox, sent exactly once.
 
     Dispatchers claim due rows (FOR UPDATE SKIP LOCKED on PostgreSQL) with a lease; the body is
     rendered and stored when claimed, so that a dispatcher that died after Twilio accepted the
@@ -85,7 +85,7 @@ class OutboundMessage(Base):
     resident_id: Mapped[int] = mapped_column(
         ForeignKey("residents.id", ondelete="CASCADE"), index=True
     )
-    kind: Mapped[str] = mapped_column(String(32))  # "reminder", "waiting_offer"
+    kind: Mapped[str] = mapped_column(String(32))  # "reminder", "waiting_offer", "text"
     channel: Mapped[str] = mapped_column(String(8))
     dedupe_key: Mapped[str] = mapped_column(String(160))
     appointment_id: Mapped[int | None] = mapped_column(
@@ -150,31 +150,3 @@ class Voicemail(Base):
     duration_seconds: Mapped[int | None] = mapped_column(Integer)
     transcription: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
-
-
-class CallbackTicket(Base):
-    """A resident waiting for a person to call or write back (voicemail, failed transfer...).
-
-    The advisors' inbox (issue 8) lists and closes them.
-    """
-
-    __tablename__ = "callback_tickets"
-    __table_args__ = (
-        CheckConstraint("status IN ('open', 'taken', 'closed')", name="status_known"),
-    )
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    resident_id: Mapped[int] = mapped_column(
-        ForeignKey("residents.id", ondelete="CASCADE"), index=True
-    )
-    place_id: Mapped[str | None] = mapped_column(
-        ForeignKey("places.id", ondelete="SET NULL"), index=True
-    )
-    reason: Mapped[str] = mapped_column(String(32))  # "voicemail", "no_answer", "sms_handoff"
-    channel: Mapped[str] = mapped_column(String(16))
-    voicemail_id: Mapped[int | None] = mapped_column(
-        ForeignKey("voicemails.id", ondelete="CASCADE"), unique=True
-    )
-    status: Mapped[str] = mapped_column(String(16), default="open")
-    created_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
-    updated_at: Mapped[datetime] = mapped_column(UtcDateTime)

@@ -55,7 +55,7 @@ class AppointmentInfo:
     """An appointment as flows and wording need it; times aware, in Europe/Paris."""
 
     id: int
-    resident_id: int
+    resident_id: int | None  # None once the resident was purged or erased (past appointment)
     advisor_id: int
     advisor_name: str
     place_id: str

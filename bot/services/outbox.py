@@ -31,6 +31,10 @@ UNCERTAIN = "uncertain: "  # error prefix of a send whose outcome is unknown (re
 SMS = "sms"
 VOICE = "voice"
 
+# A message whose text was written when it was queued (an advisor's reply, an advisor's change
+# to an appointment): sent as written, at once, quiet hours or not (a person chose to send it).
+TEXT = "text"
+
 # Twilio's statuses (https://www.twilio.com/docs/messaging/api/message-resource#message-status-values
 # and call statuses) mapped to ours; others (queued, sending, ringing...) change nothing.
 _PROVIDER_DONE = {
@@ -78,8 +82,14 @@ def enqueue(
     appointment_id: int | None = None,
     offer_id: int | None = None,
     expires_at: datetime | None = None,
+    body: str | None = None,
 ) -> bool:
-    """Schedule a message; False if one with that dedupe key already exists (nothing changes)."""
+    """Schedule a message; False if one with that dedupe key already exists (nothing changes).
+
+    `body` is given for TEXT messages only; the others are rendered when claimed.
+    """
+    if (kind == TEXT) != bool(body) or (kind == TEXT and channel != SMS):
+        raise ValueError("a TEXT message is an SMS with its body, and only it has one")
     row = OutboundMessage(
         resident_id=resident_id,
         kind=kind,
@@ -87,6 +97,7 @@ def enqueue(
         dedupe_key=dedupe_key,
         appointment_id=appointment_id,
         offer_id=offer_id,
+        body=body,
         due_at=due_at,
         next_attempt_at=due_at,
         expires_at=expires_at,

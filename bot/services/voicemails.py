@@ -14,10 +14,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from bot.models import CallbackTicket, Place, Voicemail
+from bot.services import escalations
 from bot.services.conversations import get_or_create_resident
 
-VOICEMAIL = "voicemail"
-OPEN = "open"
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,21 +63,20 @@ def record_voicemail(
     ticket = session.scalar(
         select(CallbackTicket).where(CallbackTicket.voicemail_id == voicemail.id)
     )
-    if ticket is None:
-        ticket = CallbackTicket(
+    if ticket is None:  # not a retried webhook: open an escalation, or join the live one
+        ticket_id = escalations.escalate(
+            session,
             resident_id=resident.id,
             place_id=voicemail.place_id,
-            reason=VOICEMAIL,
+            reason=escalations.VOICEMAIL,
             channel="voice",
+            now=now,
             voicemail_id=voicemail.id,
-            status=OPEN,
-            created_at=now,
-            updated_at=now,
-        )
-        session.add(ticket)
-        session.flush()
+        ).id
+    else:
+        ticket_id = ticket.id
     return VoicemailInfo(
-        voicemail.id, ticket.id, resident.id, voicemail.place_id, voicemail.duration_seconds
+        voicemail.id, ticket_id, resident.id, voicemail.place_id, voicemail.duration_seconds
     )
 
 
