@@ -132,5 +132,5 @@ def claim_and_render(runtime: Runtime, at: datetime, worker: str = "dead-worker"
         [claimed] = outbox.claim_due(session, at, worker, 1, LEASE)
         rendered = render_text(session, claimed, at)
         assert rendered is not None
-        outbox.set_body(session, claimed.id, rendered.content)
+        outbox.set_bodies(session, {claimed.id: rendered.content})
         return claimed.id

@@ -288,7 +288,7 @@ def test_a_call_placed_before_the_dispatcher_died_is_not_placed_again(
         [claimed] = outbox.claim_due(session, DAY_BEFORE, "dead-worker", 1, LEASE)
         rendered = render_text(session, claimed, DAY_BEFORE)
         assert rendered is not None
-        outbox.set_body(session, claimed.id, rendered.content)
+        outbox.set_bodies(session, {claimed.id: rendered.content})
     placed = gateway.place_call(LANDLINE, "<Response><Say>Bonjour</Say></Response>")
 
     report = run_at(dispatcher, DAY_BEFORE + LEASE + timedelta(seconds=1))

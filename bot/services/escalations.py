@@ -120,9 +120,7 @@ def escalate(
         now=now,
     )
     session.flush()
-    return Escalation(
-        ticket.id, resident_id, ticket.place_id, ticket.reason, ticket.status, opened
-    )
+    return Escalation(ticket.id, resident_id, ticket.place_id, ticket.reason, ticket.status, opened)
 
 
 def note_inbound(session: Session, resident_id: int, now: datetime) -> None:

@@ -31,8 +31,7 @@ UNCERTAIN = "uncertain: "  # error prefix of a send whose outcome is unknown (re
 SMS = "sms"
 VOICE = "voice"
 
-# A message whose text was written when it was queued (an advisor's reply, an advisor's change
-# to an appointment): sent as written, at once, quiet hours or not (a person chose to send it).
+# An SMS written when queued (advisor's reply or notice): sent as written, even in quiet hours.
 TEXT = "text"
 
 # Twilio's statuses (https://www.twilio.com/docs/messaging/api/message-resource#message-status-values
@@ -84,10 +83,7 @@ def enqueue(
     expires_at: datetime | None = None,
     body: str | None = None,
 ) -> bool:
-    """Schedule a message; False if one with that dedupe key already exists (nothing changes).
-
-    `body` is given for TEXT messages only; the others are rendered when claimed.
-    """
+    """Schedule a message; False if its dedupe key exists. Only TEXT messages come with a body."""
     if (kind == TEXT) != bool(body) or (kind == TEXT and channel != SMS):
         raise ValueError("a TEXT message is an SMS with its body, and only it has one")
     row = OutboundMessage(
@@ -253,11 +249,6 @@ def set_bodies(session: Session, bodies: dict[int, str]) -> None:
             update(OutboundMessage),
             [{"id": message_id, "body": body} for message_id, body in bodies.items()],
         )
-
-
-def set_body(session: Session, message_id: int, body: str) -> None:
-    """Store one message's text (see set_bodies)."""
-    set_bodies(session, {message_id: body})
 
 
 def record_sent_many(

@@ -18,7 +18,6 @@ from bot.services import escalations
 from bot.services.conversations import get_or_create_resident
 
 
-
 @dataclass(frozen=True, slots=True)
 class VoicemailInfo:
     """A voicemail and the ticket that asks an advisor to call back."""
