@@ -29,53 +29,16 @@ from bot.services.users import (
     authenticate,
     can_see_place,
 )
-from bot.services.voicemails import record_voicemail
-
-THIONVILLE = "demo-thipi-thionville"  # "Pôle numérique THI'PI"
-YUTZ = "demo-mission-locale-yutz"  # "Mission locale - antenne de Yutz"
-PASSWORD = "correct horse battery"
-WRONG = "Adresse ou mot de passe incorrect."
-_calls = iter(range(1, 10_000))
-
-
-def make_user(
-    runtime: Runtime,
-    email: str,
-    places: list[str],
-    *,
-    admin: bool = False,
-    password: str = PASSWORD,
-) -> None:
-    with transaction(runtime.sessions) as session:
-        add_user(session, email, password, places, is_admin=admin, now=clock.now())
-
-
-def open_ticket(runtime: Runtime, place_id: str | None, phone: str) -> None:
-    """A voicemail left for a place, which opens a callback ticket."""
-    with transaction(runtime.sessions) as session:
-        record_voicemail(
-            session,
-            phone=phone,
-            call_sid=f"CA{next(_calls):032x}",
-            place_id=place_id,
-            recording_url="",
-            recording_sid="",
-            duration_seconds=12,
-            now=clock.now(),
-        )
-
-
-def csrf_token(client: FlaskClient, path: str = "/inbox/login") -> str:
-    page = client.get(path).get_data(as_text=True)
-    found = re.search(r'name="csrf_token" value="([^"]+)"', page)
-    assert found, page
-    return found.group(1)
-
-
-def log_in(client: FlaskClient, email: str, password: str = PASSWORD, **extra: Any) -> Any:
-    form = {"csrf_token": csrf_token(client), "email": email, "password": password}
-    form.update(extra.pop("form", {}))
-    return client.post("/inbox/login", data=form, **extra)
+from tests.inbox_support import (
+    PASSWORD,
+    THIONVILLE,
+    WRONG,
+    YUTZ,
+    csrf_token,
+    log_in,
+    make_user,
+    open_ticket,
+)
 
 
 @pytest.fixture
