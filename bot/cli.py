@@ -232,7 +232,7 @@ def resident_export(number: str) -> None:
 @click.argument("number")
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
 def resident_erase(number: str, yes: bool) -> None:
-    """Right to erasure: the resident and all their records, in one transaction."""
+    """Right to erasure: everything personal, in one transaction; anonymous statistics stay."""
     from bot.privacy import mask_phone
     from bot.services.phone_numbers import normalise_number
     from bot.services.resident_data import UnknownNumber, erase_resident
@@ -242,11 +242,15 @@ def resident_erase(number: str, yes: bool) -> None:
         click.confirm(f"Effacer toutes les données du {masked} ?", abort=True)
     try:
         with migrated_database() as engine, transaction(make_session_factory(engine)) as session:
-            removed = erase_resident(session, number)
+            erased = erase_resident(session, number, clock.now())
     except UnknownNumber:
         click.echo("Aucune donnée pour ce numéro.", err=True)
         sys.exit(1)
-    click.echo(f"{removed} enregistrement(s) effacé(s) pour le {masked}.")
+    click.echo(
+        f"{erased.deleted} enregistrement(s) effacé(s) pour le {masked} ; "
+        f"{erased.freed} rendez-vous à venir annulé(s) ; "
+        f"{erased.anonymised} ligne(s) de statistiques gardée(s) sans le numéro."
+    )
 
 
 @main.group(help="Intent engine.")
@@ -341,10 +345,10 @@ def users_add(email: str, place_ids: tuple[str, ...], admin: bool, password: str
 
 @main.command(help="Delete personal data past the retention period (RELAIS_RETENTION_DAYS).")
 def purge() -> None:
-    """Run the retention purge now."""
-    from bot.services.conversations import purge_expired
+    """Run the retention purge now; anonymous statistics are kept."""
+    from bot.services.retention import purge_expired
 
     settings = settings_from_env()
     with migrated_database() as engine, transaction(make_session_factory(engine)) as session:
-        removed = purge_expired(session, clock.now(), settings.retention_days)
-    click.echo(f"{removed} enregistrement(s) supprimé(s).")
+        report = purge_expired(session, clock.now(), settings.retention_days)
+    click.echo(report.in_french())

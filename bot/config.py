@@ -13,6 +13,7 @@ DEV_AUTH_TOKEN = "dev-relais-auth-token-not-secret"
 DEV_SECRET_KEY = "dev-relais-secret-key-not-secret"
 DEV_ACCOUNT_SID = "AC" + "0" * 32
 DEV_FROM = "+33700000000"
+DEFAULT_RETENTION_DAYS = 183  # six months
 
 
 class ConfigError(RuntimeError):
@@ -48,7 +49,9 @@ class Settings:
     # the development Twilio token (see nlu_api_enabled).
     nlu_api_open: bool = True
     scheduler: bool = True
-    retention_days: int = 90
+    # How long message texts, the thread, voicemails and conversation memory are kept (RGPD):
+    # six months by default (bot/services/retention.py).
+    retention_days: int = DEFAULT_RETENTION_DAYS
     log_level: str = "INFO"
     # Where outbound messages go: "twilio" (the REST API, or TWILIO_API_URL) or "simulator"
     # (recorded only, shown by the simulator page: the demo without a Twilio account).
@@ -90,6 +93,8 @@ class Settings:
             raise ConfigError(
                 "RELAIS_LOGIN_MAX_FAILURES and RELAIS_LOGIN_WINDOW_MINUTES must be 1 or more"
             )
+        if self.retention_days < 1:
+            raise ConfigError(_RETENTION_ERROR.format(value=self.retention_days))
         if self.outbound not in {"twilio", "simulator"}:
             raise ConfigError(
                 f"RELAIS_OUTBOUND must be 'twilio' or 'simulator', not {self.outbound!r}"
@@ -124,6 +129,25 @@ def _flag(value: str | None, default: bool) -> bool:
     return value.strip().lower() in {"1", "true", "yes", "on"}
 
 
+_RETENTION_ERROR = (
+    "RELAIS_RETENTION_DAYS must be a whole number of days, 1 or more, not {value!r} "
+    "(durée de conservation en jours : un nombre entier, au moins 1)"
+)
+
+
+def _retention_days(value: str | None) -> int:
+    """RELAIS_RETENTION_DAYS as days (default six months); anything else is a ConfigError."""
+    if value is None or not value.strip():
+        return DEFAULT_RETENTION_DAYS
+    try:
+        days = int(value.strip())
+    except ValueError:
+        raise ConfigError(_RETENTION_ERROR.format(value=value)) from None
+    if days < 1:
+        raise ConfigError(_RETENTION_ERROR.format(value=value))
+    return days
+
+
 def settings_from_env(environ: Mapping[str, str] | None = None) -> Settings:
     """Build Settings from environment variables (see .env.example)."""
     env = os.environ if environ is None else environ
@@ -153,7 +177,7 @@ def settings_from_env(environ: Mapping[str, str] | None = None) -> Settings:
         simulator=_flag(env.get("RELAIS_SIMULATOR"), dev_demo),
         nlu_api_open=dev_demo,
         scheduler=_flag(env.get("RELAIS_SCHEDULER"), True),
-        retention_days=int(env.get("RELAIS_RETENTION_DAYS") or 90),
+        retention_days=_retention_days(env.get("RELAIS_RETENTION_DAYS")),
         log_level=env.get("RELAIS_LOG_LEVEL", "INFO").upper(),
         outbound=(
             env.get("RELAIS_OUTBOUND")

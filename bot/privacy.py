@@ -72,3 +72,14 @@ def install_log_masking(logger: logging.Logger | None = None) -> None:
     for handler in target.handlers:
         if not any(isinstance(f, PhoneMaskingFilter) for f in handler.filters):
             handler.addFilter(PhoneMaskingFilter())
+
+
+def display_phone(phone: str, *, full: bool) -> str:
+    """A French number grouped as "+33 6 39 98 00 21", or masked as "+33 6 ** ** ** 21"."""
+    digits = phone[1:] if phone.startswith("+") else ""
+    if not (digits.startswith("33") and len(digits) == 11 and digits.isdigit()):
+        return phone if full else mask_phone(phone)
+    pairs = [digits[i : i + 2] for i in range(3, 11, 2)]
+    if not full:
+        pairs = ["**"] * 3 + pairs[-1:]
+    return f"+33 {digits[2]} {' '.join(pairs)}"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 
 from apscheduler.schedulers.background import BackgroundScheduler
 
@@ -10,17 +11,31 @@ from bot import clock
 from bot.database import transaction
 from bot.dispatch import Dispatcher, dispatcher_for
 from bot.runtime import Runtime
-from bot.services.conversations import purge_expired
+from bot.services.retention import PurgeReport, purge_expired
 
 log = logging.getLogger(__name__)
 
 
-def purge_personal_data(runtime: Runtime) -> int:
-    """Delete message records and conversation memory past the retention period."""
+def purge_personal_data(runtime: Runtime) -> PurgeReport:
+    """Delete personal data past the retention period, keeping anonymous statistics."""
+    days = runtime.settings.retention_days
     with transaction(runtime.sessions) as session:
-        removed = purge_expired(session, clock.now(), runtime.settings.retention_days)
-    log.info("retention purge removed %d records", removed)
-    return removed
+        report = purge_expired(session, clock.now(), days)
+    log.info(
+        "retention purge (%d days): %d thread entries, %d voicemails, %d sent messages, "
+        "%d conversations, %d residents deleted; %d requests, %d appointments, "
+        "%d escalations anonymised",
+        days,
+        report.thread_entries,
+        report.voicemails,
+        report.sent_messages,
+        report.conversations,
+        report.residents,
+        report.anonymised_requests,
+        report.anonymised_appointments,
+        report.anonymised_escalations,
+    )
+    return report
 
 
 # How often `relais serve` looks for due reminders and offers.
@@ -61,4 +76,7 @@ def start_scheduler(runtime: Runtime) -> BackgroundScheduler:
         coalesce=True,
     )
     scheduler.start()
+    job = scheduler.get_job("dispatch_outbox")
+    if job is not None:  # an advisor's reply goes out at once, not at the next pass
+        runtime.wakeup.on_wake(lambda: job.modify(next_run_time=datetime.now(clock.PARIS)))
     return scheduler

@@ -7,7 +7,7 @@ import re
 from bot.wording import say
 from flows import locate, menus
 from flows.context import Turn
-from flows.messages import Reply
+from flows.messages import Channel, Reply
 from flows.text import fold
 
 # Words residents use for a task -> the catalogue key naming that task ("services.topics.*").
@@ -65,8 +65,10 @@ def deny(turn: Turn) -> Reply:
 def out_of_scope(turn: Turn) -> Reply:
     """Not our business, kindly, with what we can do; repeated, it counts as not understood."""
     turn.state.failures += 1
-    if turn.state.failures >= menus.PERSON_AFTER:
-        return menus.offer_person(turn)
+    if turn.state.failures >= menus.failures_before_person(turn):
+        if turn.channel == Channel.VOICE:
+            return menus.person_on_a_call(turn)
+        return menus.person_after_failures(turn)
     return _static("out_of_scope")
 
 

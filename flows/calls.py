@@ -15,13 +15,14 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
-from bot.services import conversations
+from bot.services import conversations, escalations, threads
 from bot.services import places as place_service
 from bot.wording import say
-from flows import appointments, booking, menus, router, workshops
+from flows import appointments, booking, handoff, menus, router, workshops
 from flows.context import Turn
+from flows.distress import Distress, detect_distress
 from flows.hours import schedule_of
-from flows.messages import ANONYMOUS_CALLER, Inbound, Reply
+from flows.messages import ANONYMOUS_CALLER, Channel, Inbound, Reply
 from flows.state import VOICE_MENU, ConversationState
 from flows.text import words
 from nlu import Intent, IntentEngine, Understanding
@@ -94,7 +95,9 @@ class CallTurn:
 
     def turn(self, understanding: Understanding) -> Turn:
         """A flows Turn for this call's message."""
-        return Turn(self.session, understanding, self.state, self.now, self.resident.id)
+        return Turn(
+            self.session, understanding, self.state, self.now, self.resident.id, Channel.VOICE
+        )
 
     def save(self, reply: Reply, repeatable: str | None = None) -> Reply:
         """Store the memory, with what "*" repeats: the question itself, without "pardon"."""
@@ -114,9 +117,25 @@ class CallTurn:
         return self.save(reply, repeatable=menu)
 
 
+def _event(call: CallTurn, event: str, body: str | None = None) -> None:
+    """A line in the resident's thread: the call, a transfer (advisors read it in the inbox)."""
+    threads.record(
+        call.session,
+        resident_id=call.resident.id,
+        channel=Channel.VOICE.value,
+        direction=threads.EVENT,
+        author=threads.SYSTEM,
+        event=event,
+        body=body,
+        now=call.now,
+    )
+
+
 def start_call(session: Session, inbound: Inbound) -> Reply:
     """A new call: greeting and menu; a question left by an earlier call is dropped."""
     call = CallTurn(session, inbound)
+    _event(call, "call")
+    escalations.note_inbound(session, call.resident.id, call.now)
     call.state.clear_question()
     call.state.voice_silences = 0
     call.state.ask(VOICE_MENU, call.now)
@@ -134,8 +153,59 @@ def end_call(session: Session, inbound: Inbound) -> None:
 
 
 def answer_call(session: Session, engine: IntentEngine, inbound: Inbound) -> Reply:
-    """One answer on a call (keys or speech, maybe nothing): the next thing to say."""
+    """One answer on a call (keys or speech, maybe nothing): the next thing to say.
+
+    What the caller said and what we answered go to their thread, as an SMS exchange does.
+    """
     call = CallTurn(session, inbound)
+    reply = _answer(call, engine, inbound)
+    if inbound.text.strip():
+        threads.record_exchange(
+            session,
+            resident_id=call.resident.id,
+            channel=Channel.VOICE.value,
+            text=inbound.text.strip(),
+            reply=" ".join([reply.text, *reply.parts]).strip(),
+            received_at=call.now,
+        )
+    return reply
+
+
+def transfer_unanswered(session: Session, inbound: Inbound, place_id: str | None) -> Reply:
+    """Nobody picked up the transfer: an escalation (a voicemail left next joins it), and the
+    voicemail prompt saying when a person of that place will call back."""
+    call = CallTurn(session, inbound)
+    place = place_service.get_place(session, place_id or "")
+    escalations.escalate(
+        session,
+        resident_id=call.resident.id,
+        place_id=place.id if place else None,
+        reason=escalations.NO_ANSWER,
+        channel=Channel.VOICE.value,
+        now=call.now,
+    )
+    text = f"{say('voice.no_answer')} {_voicemail_prompt(place, call.now)}"
+    return Reply(text, key="voice.no_answer", voicemail=True, place_id=place.id if place else "")
+
+
+def _distress(call: CallTurn, distress: Distress) -> Reply:
+    """Words of distress: an escalation at once, the 3114 if about suicide, then a person."""
+    place = handoff.serving_place(call.turn(empty_understanding()))
+    escalations.escalate(
+        call.session,
+        resident_id=call.resident.id,
+        place_id=place.id if place else None,
+        reason=escalations.DISTRESS,
+        channel=Channel.VOICE.value,
+        now=call.now,
+    )
+    suicide = distress == Distress.SUICIDE
+    intro = say("distress.suicide", voice=True) if suicide else say("distress.intro")
+    reply = person(call)
+    return replace(reply, text=f"{intro} {reply.text}")
+
+
+def _answer(call: CallTurn, engine: IntentEngine, inbound: Inbound) -> Reply:
     state = call.state
     digits, speech = inbound.digits.strip(), inbound.text.strip()
     if not digits and not speech:
@@ -150,9 +220,12 @@ def answer_call(session: Session, engine: IntentEngine, inbound: Inbound) -> Rep
     spoken_key = _SPOKEN_KEYS.get(words(speech))
     if spoken_key is not None:
         digits, speech = spoken_key, ""  # "zéro", "étoile" said instead of pressed
+    distress = detect_distress(speech) if speech and not digits else None
+    if distress is not None:
+        return call.save(_distress(call, distress))
     if speech and not digits and _unsure(inbound, state):
         state.failures += 1
-        if state.failures >= menus.PERSON_AFTER:
+        if state.failures >= menus.PERSON_AFTER_ON_A_CALL:
             state.failures = 0
             return call.save(person(call, lost=True))
         again = state.voice_last or say("voice.menu")
@@ -178,7 +251,7 @@ def answer_call(session: Session, engine: IntentEngine, inbound: Inbound) -> Rep
         intent = _menu_intent(call.turn(empty), digits)
         if intent is None:  # "9" is not on the menu: as a message not understood
             state.failures += 1
-            if state.failures >= menus.PERSON_AFTER:
+            if state.failures >= menus.PERSON_AFTER_ON_A_CALL:
                 state.failures = 0
                 return call.save(person(call, lost=True))
             return call.menu_again("voice.not_understood")
@@ -243,6 +316,7 @@ def person(call: CallTurn, lost: bool = False) -> Reply:
         return Reply(text, key="voice.voicemail", handoff=True, voicemail=True)
     if place is not None and place.phone_e164 and schedule_of(place).is_open(call.now):
         text = f"{intro} {say('voice.transfer', place=place.name)}".strip()
+        _event(call, "transfer", place.name)
         return Reply(
             text,
             key="voice.transfer",
@@ -250,7 +324,7 @@ def person(call: CallTurn, lost: bool = False) -> Reply:
             transfer_to=place.phone_e164,
             place_id=place.id,
         )
-    text = f"{intro} {say('voice.voicemail')}".strip()
+    text = f"{intro} {_voicemail_prompt(place, call.now)}".strip()
     return Reply(
         text,
         key="voice.voicemail",
@@ -258,3 +332,10 @@ def person(call: CallTurn, lost: bool = False) -> Reply:
         voicemail=True,
         place_id=place.id if place else "",
     )
+
+
+def _voicemail_prompt(place: place_service.PlaceInfo | None, now: datetime) -> str:
+    """Leave a message, and honestly when a person of the place will call back."""
+    if place is None:
+        return say("voice.voicemail")
+    return say("voice.voicemail_when", place=place.name, when=handoff.answer_time(place, now))

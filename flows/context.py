@@ -20,6 +20,7 @@ class Turn:
     state: ConversationState
     now: datetime
     resident_id: int | None = None  # who is writing, for their appointments
+    channel: str = "sms"  # flows.messages.Channel value: a hand-off differs on a call
 
     @property
     def text(self) -> str:

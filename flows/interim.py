@@ -6,12 +6,15 @@ commune we already know is never asked again.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
+from bot.services import escalations
 from bot.services import places as place_service
 from bot.wording import say
-from flows import locate
+from flows import handoff, locate
 from flows.context import Turn
 from flows.hours import next_opening_sentence, schedule_of
-from flows.messages import Reply
+from flows.messages import Channel, Reply
 from nlu import Intent
 
 # The standard's access mode for walking in without an appointment.
@@ -19,7 +22,10 @@ WALK_IN = "Se présenter"
 
 
 def _place_for(turn: Turn, intent: Intent) -> place_service.PlaceInfo | Reply | None:
-    """The place named, else the nearest one (with a phone if any), else the one remembered."""
+    """The place named, else the nearest reachable one, else the one remembered.
+
+    A reply when a question must come first ("which commune?") or, on a call, none is near.
+    """
     place = locate.place_named_in(turn)
     if place is not None:
         return place
@@ -28,10 +34,14 @@ def _place_for(turn: Turn, intent: Intent) -> place_service.PlaceInfo | Reply | 
         if isinstance(where, Reply):
             return where
         if where is not None:
-            nearest = locate.nearest_place(turn, where, with_phone=True)
-            nearest = nearest or locate.nearest_place(turn, where)
+            nearest = handoff.reachable_place(turn, where)
             if nearest is None:
-                return Reply(say("human.none_near", commune=where.name), key="human.none_near")
+                none_near = say("human.none_near", commune=where.name)
+                if turn.channel == Channel.VOICE:
+                    return Reply(none_near, key="human.none_near")
+                # Nobody near: an escalation without a place, which admins see.
+                person = handoff.hand_off(turn, escalations.ASKED, find=False)
+                return replace(person, text=f"{none_near} {person.text}")
             turn.state.place_id = nearest.id
             return nearest
     return locate.remembered_place(turn)
@@ -66,7 +76,7 @@ def without_agenda(turn: Turn, place: place_service.PlaceInfo) -> Reply:
 
 
 def human(turn: Turn) -> Reply:
-    """A person: the nearest advisor's phone and when they're there, or where to find one."""
+    """A person: by SMS an escalation for the resident's place (asked for first if unknown)."""
     place = _place_for(turn, Intent.HUMAN_ADVISOR)
     if isinstance(place, Reply):
         return place
@@ -76,8 +86,10 @@ def human(turn: Turn) -> Reply:
             f"{say('human.interim_no_place')} {say('ask_location')}",
             key="human.interim_no_place",
             expects="location",
-            handoff=True,
         )
+    if turn.channel != Channel.VOICE:
+        return handoff.hand_off(turn, escalations.ASKED, place)
+    # On a call the hand-off is a transfer or a voicemail (flows/calls.py): who, and when.
     if not place.phone:
         return Reply(
             say(

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from bot.services.communes import default_directory
+from bot.services import escalations
 from bot.wording import say
-from flows import locate
+from flows import handoff, locate
 from flows.context import Turn
-from flows.messages import Reply
+from flows.messages import Channel, Reply
 from flows.state import ConversationState
 from nlu import Intent
 
@@ -23,8 +23,12 @@ MENU: tuple[Intent, ...] = (
 
 Dispatch = Callable[[Turn, Intent], Reply]
 
-# After this many messages in a row that we couldn't handle, a person is offered.
-PERSON_AFTER = 3
+# After this many messages in a row that we couldn't handle, a person is asked for (issue 8).
+PERSON_AFTER = 2
+# On a call, the menu comes twice before the caller is put through (flows/calls.py).
+PERSON_AFTER_ON_A_CALL = 3
+# What flows/calls.py turns into a transfer or a voicemail (no text: never sent by SMS).
+PERSON_ON_A_CALL = "not_understood.person"
 
 
 def menu_reply(turn: Turn, intro_key: str = "") -> Reply:
@@ -51,17 +55,26 @@ def chosen_number(turn: Turn) -> int | None:
 
 
 def invalid_choice(turn: Turn) -> Reply:
-    """A number outside the list: ask again, and offer a person after repeated failures."""
+    """A number outside the list: ask again; repeated, a person is asked for as well."""
     turn.state.failures += 1
-    if turn.state.failures >= PERSON_AFTER:
-        return offer_person(turn)
-    return Reply(
+    again = (
         say("choice.invalid", count=len(turn.state.choices))
         if len(turn.state.choices) > 1
-        else say("choice.invalid_one"),
-        key="choice.invalid",
-        expects=turn.state.expects,
+        else say("choice.invalid_one")
     )
+    if turn.state.failures >= failures_before_person(turn):
+        if turn.channel == Channel.VOICE:
+            return person_on_a_call(turn)
+        turn.state.failures = 0
+        person = handoff.hand_off(turn, escalations.NOT_UNDERSTOOD)
+        return Reply(
+            f"{person.text}\n{again}",
+            key=person.key,
+            handoff=True,
+            place_id=person.place_id,
+            expects=turn.state.expects,
+        )
+    return Reply(again, key="choice.invalid", expects=turn.state.expects)
 
 
 def _clear_keeping_wish(state: ConversationState) -> None:
@@ -115,36 +128,34 @@ def answer_pending(turn: Turn, dispatch: Dispatch) -> Reply | None:
     return dispatch(turn, pending or Intent.OPENING_HOURS)
 
 
-def not_understood(turn: Turn) -> Reply:
-    """First and second time: the menu; third time: a person."""
-    turn.state.failures += 1
-    if turn.state.failures == 1:
-        return menu_reply(turn, "not_understood.first")
-    if turn.state.failures < PERSON_AFTER:
-        return menu_reply(turn, "not_understood.second")
-    return offer_person(turn)
+def failures_before_person(turn: Turn) -> int:
+    """How many messages in a row we may fail to handle before a person is asked for."""
+    return PERSON_AFTER_ON_A_CALL if turn.channel == Channel.VOICE else PERSON_AFTER
 
 
-def offer_person(turn: Turn) -> Reply:
-    """A person to call: the place talked about, or the nearest one with a phone; else ask where."""
+def person_on_a_call(turn: Turn) -> Reply:
+    """On a call, failures end with a transfer or a voicemail, decided by flows/calls.py."""
     turn.state.failures = 0
     turn.state.clear_question()
-    place = locate.remembered_place(turn)
-    commune = default_directory().by_insee(turn.state.commune_insee or "")
-    if (place is None or not place.phone) and commune is not None:
-        place = locate.nearest_place(turn, commune, with_phone=True)
-    if place is not None and place.phone:
-        return Reply(
-            say("not_understood.person_known", place=place.name, phone=place.phone),
-            key="not_understood.person_known",
-            handoff=True,
-        )
-    if commune is not None:
-        return Reply(say("human.none_near", commune=commune.name), key="human.none_near")
-    turn.state.ask("location", turn.now, pending_intent=Intent.HUMAN_ADVISOR.value)
-    return Reply(
-        say("not_understood.person_unknown"),
-        key="not_understood.person_unknown",
-        expects="location",
-        handoff=True,
-    )
+    return Reply("", key=PERSON_ON_A_CALL, handoff=True)
+
+
+def not_understood(turn: Turn) -> Reply:
+    """First time: the menu; second time: a person is asked for, and the menu again."""
+    turn.state.failures += 1
+    if turn.state.failures < failures_before_person(turn):
+        first = turn.state.failures == 1
+        return menu_reply(turn, "not_understood.first" if first else "not_understood.second")
+    if turn.channel == Channel.VOICE:
+        return person_on_a_call(turn)
+    return person_after_failures(turn)
+
+
+def person_after_failures(turn: Turn) -> Reply:
+    """Not understood twice: an escalation, when a person will answer, and the menu."""
+    turn.state.failures = 0
+    turn.state.clear_question()
+    person = handoff.hand_off(turn, escalations.NOT_UNDERSTOOD)
+    menu = menu_reply(turn)
+    text = f"{say('not_understood.second')} {person.text}\n{menu.text}"
+    return Reply(text, key="not_understood.handoff", handoff=True, expects=menu.expects)

@@ -8,7 +8,7 @@ import xml.etree.ElementTree as ET
 import pytest
 from sqlalchemy import func, select
 
-from bot.models import Conversation, ProcessedMessage, Resident
+from bot.models import CallbackTicket, Conversation, ProcessedMessage, Resident, ThreadEntry
 from bot.runtime import Runtime, runtime_of
 from tests.conftest import AUTH_TOKEN, PUBLIC_URL, RESIDENT, Twilio
 
@@ -157,6 +157,25 @@ def test_an_internal_error_gets_an_apology_not_silence(
     reply = twilio.text("Bonjour")
     assert "problème technique" in reply
     assert "engine exploded" not in reply
+
+
+def test_an_internal_error_passes_the_message_to_the_advisors(
+    twilio: Twilio, runtime: Runtime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(_text: str) -> None:
+        raise RuntimeError("engine exploded")
+
+    monkeypatch.setattr(runtime.nlu, "parse", broken)
+    twilio.text("Bonjour, j'ai besoin d'aide pour la CAF")
+    twilio.text("Vous êtes là ?")
+    with runtime.sessions() as session:
+        [ticket] = session.scalars(select(CallbackTicket)).all()  # one, joined by the second
+        assert (ticket.reason, ticket.status) == ("error", "open")
+        texts = session.scalars(
+            select(ThreadEntry.body).where(ThreadEntry.ticket_id == ticket.id)
+        ).all()
+        assert "Bonjour, j'ai besoin d'aide pour la CAF" in texts
+        assert "Vous êtes là ?" in texts
 
 
 def test_unknown_paths_and_methods_answer_plainly(client) -> None:  # type: ignore[no-untyped-def]

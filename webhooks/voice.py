@@ -28,7 +28,14 @@ from bot.services.conversations import AlreadyHandled, claim_message, record_out
 from bot.services.phone_numbers import normalise_number
 from bot.services.voicemails import add_transcription, record_voicemail
 from bot.wording import say
-from flows.calls import SPEECH_HINTS, VOICE_MANAGE, YES_NO, answer_call, start_call
+from flows.calls import (
+    SPEECH_HINTS,
+    VOICE_MANAGE,
+    YES_NO,
+    answer_call,
+    start_call,
+    transfer_unanswered,
+)
 from flows.messages import Reply
 from flows.state import VOICE_MENU
 from webhooks.forms import FormError, parse_voice_form
@@ -187,16 +194,41 @@ def call_answer() -> Response:
 @blueprint.post("/twilio/voice/dial-ended")
 @twilio_signed
 def dial_ended() -> Response:
-    """After <Dial>: done if the advisor answered, else a voicemail."""
+    """After <Dial>: done if the advisor answered, else an escalation and a voicemail.
+
+    The escalation (reason "no_answer") is opened now: a caller who hangs up before the beep
+    leaves no recording, and Twilio then never calls the voicemail action. A voicemail left
+    next joins it (one escalation, shown as a voicemail).
+    """
     runtime = runtime_of(current_app)
-    response = VoiceResponse()
     if request.form.get("DialCallStatus") == "completed":
+        response = VoiceResponse()
         response.hangup()
         return _twiml(str(response))
-    _say(response, speakable(f"{say('voice.no_answer')} {say('voice.voicemail')}"))
-    place = request.args.get("place") or None
-    _record(response, runtime, place[:200] if place else None)
-    return _twiml(str(response))
+    place = (request.args.get("place") or "")[:200] or None
+    try:
+        inbound = parse_voice_form(request.form, clock.now(), "dial")
+    except FormError as exc:
+        log.warning("malformed dial-ended webhook form: %s", exc)
+        return _sorry()
+    try:
+        with transaction(runtime.sessions) as session:
+            claim = claim_message(session, inbound.provider_id, "voice", clock.now())
+            if isinstance(claim, AlreadyHandled):
+                return _twiml(claim.reply)
+            reply = transfer_unanswered(session, inbound, place)
+            body = voice_twiml(reply, runtime, 0, reply.place_id or place)
+            record_outcome(claim, None, reply.key, None, body, place_id=reply.place_id or None)
+    except Exception:
+        log.exception(
+            "error %s after an unanswered transfer on call %s",
+            uuid.uuid4().hex[:12],
+            inbound.provider_id,
+        )
+        # Never a hang-up on someone who wanted a person: the voicemail, without the details.
+        fallback = Reply(f"{say('voice.no_answer')} {say('voice.voicemail')}", voicemail=True)
+        return _twiml(voice_twiml(fallback, runtime, 0, place))
+    return _twiml(body)
 
 
 @blueprint.post("/twilio/voice/voicemail")

@@ -35,7 +35,6 @@ from bot.services.users import (
     get_account,
     login_attempt_key,
     mask_email,
-    open_tickets_per_place,
     record_failure,
     too_many_failures,
 )
@@ -91,7 +90,7 @@ def init_app(app: Flask) -> None:
 
     manager.init_app(app)
     # The pages of each part register on the blueprint when imported.
-    from bot.inbox import agenda, conversations, statistics  # noqa: F401
+    from bot.inbox import agenda, availability, conversations, statistics  # noqa: F401
 
     app.register_blueprint(blueprint)
 
@@ -190,8 +189,8 @@ def logout() -> BaseResponse:
 @blueprint.get("/")
 @login_required  # type: ignore[untyped-decorator]
 def home() -> str:
-    """Boîte de réception: the places this account sees and their open callback tickets."""
+    """Boîte de réception: the open and taken escalations this account sees, by place and age."""
+    from bot.inbox.conversations import render_home  # it imports this module
+
     account: Account = current_user.account
-    with transaction(runtime_of(current_app).sessions) as session:
-        places = open_tickets_per_place(session, account)
-    return render_template("inbox_home.html", account=account, places=places, section="demandes")
+    return render_home(account)

@@ -3,22 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
 
-from bot.models import (
-    Appointment,
-    Conversation,
-    OutboundMessage,
-    ProcessedMessage,
-    Resident,
-    Voicemail,
-    WorkshopRegistration,
-)
+from bot.models import Conversation, Place, ProcessedMessage, Resident
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,12 +52,19 @@ def record_outcome(
     intent: str | None,
     confidence: float | None,
     reply: str,
+    place_id: str | None = None,
 ) -> None:
-    """Store what we understood and answered (not the resident's text)."""
+    """Store what we understood and answered (not the resident's text), and the place talked
+    about after it (kept only if that place still exists: the memory may name a removed one)."""
     record.resident_id = resident.id if resident else None
     record.intent = intent
     record.confidence = confidence
     record.reply = reply
+    session = object_session(record)
+    if place_id and session is not None and session.get(Place, place_id) is not None:
+        record.place_id = place_id
+    else:
+        record.place_id = None
 
 
 def get_or_create_resident(session: Session, phone: str, now: datetime) -> Resident:
@@ -120,46 +119,3 @@ def opt_out_phone(session: Session, phone: str, now: datetime) -> bool:
     if resident is None:
         return False
     return set_opt_out(session, resident, True, now)
-
-
-def purge_expired(session: Session, now: datetime, retention_days: int) -> int:
-    """Delete message records (in and out), voicemails, conversation memory and residents unseen
-    for the retention period.
-
-    A resident who opted out is kept, number and all: forgetting them would forget their STOP,
-    and the next reminder or advisor reply would reach a number that refused messages; honouring
-    the objection is the one purpose for which the number is still kept. So is a resident with an
-    upcoming appointment or workshop seat, until it has passed. Deleting a resident
-    cascades to their conversation (ON DELETE CASCADE); message records lose the link (SET NULL).
-    """
-    cutoff = now - timedelta(days=retention_days)
-    removed = 0
-    for statement in (
-        delete(ProcessedMessage).where(ProcessedMessage.created_at < cutoff),
-        # A voice is personal data too: the address of the recording goes (its ticket with it).
-        delete(Voicemail).where(Voicemail.created_at < cutoff),
-        delete(OutboundMessage).where(
-            OutboundMessage.created_at < cutoff,
-            OutboundMessage.status.notin_(("pending", "sending")),
-        ),
-        delete(Conversation).where(Conversation.updated_at < cutoff),
-        delete(Resident).where(
-            Resident.last_seen_at < cutoff,
-            Resident.opted_out.is_(False),
-            # Someone who booked weeks ahead and stays silent still has their appointment.
-            ~Resident.id.in_(
-                select(Appointment.resident_id).where(
-                    Appointment.status == "booked", Appointment.ends_at > now
-                )
-            ),
-            ~Resident.id.in_(
-                select(WorkshopRegistration.resident_id).where(
-                    WorkshopRegistration.status == "booked",
-                    WorkshopRegistration.session_start > now,
-                )
-            ),
-        ),
-    ):
-        removed += int(getattr(session.execute(statement), "rowcount", 0) or 0)
-    session.flush()
-    return removed

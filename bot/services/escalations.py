@@ -70,6 +70,7 @@ def escalate(
 
     A new escalation starts "open" for the advisors of `place_id` (admins see those without a
     place). Joining a live one keeps it as it is (an advisor who holds it keeps holding it).
+    A voicemail (`voicemail_id`) gets its own "voicemail" line in the thread.
     """
     if reason not in REASONS:
         raise ValueError(f"unknown escalation reason {reason!r}")
@@ -108,6 +109,17 @@ def escalate(
             ticket.voicemail_id = voicemail_id
         ticket.updated_at = now
         ticket.last_inbound_at = now
+    if voicemail_id is not None:
+        threads.record(
+            session,
+            resident_id=resident_id,
+            channel=channel,
+            direction=threads.EVENT,
+            author=threads.SYSTEM,
+            event="voicemail",
+            ticket_id=ticket.id,
+            now=now,
+        )
     threads.record(
         session,
         resident_id=resident_id,

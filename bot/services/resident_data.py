@@ -1,32 +1,41 @@
 """A resident's rights over their data (RGPD articles 15 and 17): see all of it, or erase it.
 
-`relais resident export NUMBER` gives everything Relais holds about a number as JSON;
-`relais resident erase NUMBER` deletes it: the resident, their memory, appointments, seats,
-waiting lists, offers, messages sent and received, voicemails and tickets. Slots and seats they
-held become free again (an erased booking is not a cancellation: nobody is texted about it).
+`relais resident export NUMBER` gives everything Relais holds about a number as JSON, the
+thread and escalations included; `relais resident erase NUMBER` deletes everything personal:
+the number, conversation memory, thread, voicemails, messages sent, waiting lists, offers and
+workshop seats. Upcoming appointments are cancelled, so their slots are free again (an erased
+booking is not a cancellation by the resident: nobody is texted about it). What stays is
+anonymous, for the statistics: handled messages (channel, intent, place, time, without our
+reply), past and cancelled appointments, and escalations (closed if still open), all with no
+resident.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, datetime, time
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from bot.models import (
+    CANCELLED,
+    TAKEN,
     Appointment,
     CallbackTicket,
     Conversation,
     OutboundMessage,
     ProcessedMessage,
     Resident,
+    ThreadEntry,
     Voicemail,
     WaitingListEntry,
     WaitingOffer,
     WorkshopRegistration,
 )
 from bot.services.phone_numbers import normalise_number
+from bot.services.retention import anonymise_statistics, run_bulk
 
 
 class UnknownNumber(LookupError):
@@ -77,30 +86,49 @@ def export_resident(session: Session, number: str) -> dict[str, Any]:
         "waiting_lists": _rows(session, WaitingListEntry, WaitingListEntry.resident_id == rid),
         "waiting_list_offers": _rows(session, WaitingOffer, WaitingOffer.resident_id == rid),
         "voicemails": _rows(session, Voicemail, Voicemail.resident_id == rid),
-        "callback_tickets": _rows(session, CallbackTicket, CallbackTicket.resident_id == rid),
+        "escalations": _rows(session, CallbackTicket, CallbackTicket.resident_id == rid),
+        "thread": _rows(session, ThreadEntry, ThreadEntry.resident_id == rid),
     }
 
 
-def erase_resident(session: Session, number: str) -> int:
-    """Delete everything held about a number; how many rows went."""
+@dataclass(frozen=True, slots=True)
+class Erasure:
+    """What erasing a number did."""
+
+    deleted: int  # rows deleted, the resident included
+    freed: int  # upcoming appointments cancelled (their slots free again)
+    anonymised: int  # rows kept for the statistics, detached from the resident
+
+
+def erase_resident(session: Session, number: str, now: datetime) -> Erasure:
+    """Delete everything personal held about a number; keep only anonymous statistics."""
     resident = _resident(session, number)
     rid = resident.id
-    removed = 0
-    # Message records only lose their link when a resident is purged (the anonymous statistics
-    # stay); for an erasure they go too. Children first, so no foreign key stands in the way.
+    # Not yet started: cancelled, so the slot can be booked again. The row stays anonymous.
+    freed = run_bulk(
+        session,
+        update(Appointment)
+        .where(
+            Appointment.resident_id == rid,
+            Appointment.status.in_(TAKEN),
+            Appointment.starts_at > now,
+        )
+        .values(status=CANCELLED, cancelled_at=now),
+    )
+    anonymised = sum(anonymise_statistics(session, [rid], now))
+    deleted = 0
+    # Children first, so no foreign key stands in the way (a seat row going frees the seat).
     for model in (
-        ProcessedMessage,
-        CallbackTicket,
-        Voicemail,
         OutboundMessage,
         WaitingOffer,
         WaitingListEntry,
         WorkshopRegistration,
-        Appointment,
+        ThreadEntry,
+        Voicemail,
         Conversation,
     ):
-        result = session.execute(delete(model).where(model.resident_id == rid))
-        removed += int(getattr(result, "rowcount", 0) or 0)
-    session.delete(resident)
+        deleted += run_bulk(session, delete(model).where(model.resident_id == rid))
+    session.expunge(resident)
+    deleted += run_bulk(session, delete(Resident).where(Resident.id == rid))
     session.flush()
-    return removed + 1
+    return Erasure(deleted=deleted, freed=freed, anonymised=anonymised)

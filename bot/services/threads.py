@@ -1,7 +1,7 @@
 """A resident's thread: what they wrote, what we answered, call events and advisors' replies.
 
 Personal data: read only by an advisor of the place (bot/inbox), exported and erased with the
-resident (resident_data.py), deleted after the retention period (conversations.purge_expired).
+resident (resident_data.py), deleted after the retention period (retention.purge_expired).
 """
 
 from __future__ import annotations
