@@ -21,7 +21,6 @@ from bot.wording import say
 from flows import appointments, booking, handoff, menus, router, workshops
 from flows.context import Turn
 from flows.distress import Distress, detect_distress
-from flows.hours import schedule_of
 from flows.messages import ANONYMOUS_CALLER, Channel, Inbound, Reply
 from flows.state import VOICE_MENU, ConversationState
 from flows.text import words
@@ -184,7 +183,7 @@ def transfer_unanswered(session: Session, inbound: Inbound, place_id: str | None
         channel=Channel.VOICE.value,
         now=call.now,
     )
-    text = f"{say('voice.no_answer')} {_voicemail_prompt(place, call.now)}"
+    text = f"{say('voice.no_answer')} {_voicemail_prompt(call.session, place, call.now)}"
     return Reply(text, key="voice.no_answer", voicemail=True, place_id=place.id if place else "")
 
 
@@ -314,7 +313,7 @@ def person(call: CallTurn, lost: bool = False) -> Reply:
         # Nobody could call back a withheld number: ask for one in the message.
         text = f"{intro} {say('voice.voicemail_anonymous')}".strip()
         return Reply(text, key="voice.voicemail", handoff=True, voicemail=True)
-    if place is not None and place.phone_e164 and schedule_of(place).is_open(call.now):
+    if place is not None and place.phone_e164 and handoff.open_now(call.session, place, call.now):
         text = f"{intro} {say('voice.transfer', place=place.name)}".strip()
         _event(call, "transfer", place.name)
         return Reply(
@@ -324,7 +323,7 @@ def person(call: CallTurn, lost: bool = False) -> Reply:
             transfer_to=place.phone_e164,
             place_id=place.id,
         )
-    text = f"{intro} {_voicemail_prompt(place, call.now)}".strip()
+    text = f"{intro} {_voicemail_prompt(call.session, place, call.now)}".strip()
     return Reply(
         text,
         key="voice.voicemail",
@@ -334,8 +333,11 @@ def person(call: CallTurn, lost: bool = False) -> Reply:
     )
 
 
-def _voicemail_prompt(place: place_service.PlaceInfo | None, now: datetime) -> str:
+def _voicemail_prompt(
+    session: Session, place: place_service.PlaceInfo | None, now: datetime
+) -> str:
     """Leave a message, and honestly when a person of the place will call back."""
     if place is None:
         return say("voice.voicemail")
-    return say("voice.voicemail_when", place=place.name, when=handoff.answer_time(place, now))
+    when = handoff.answer_time(place, now, session)
+    return say("voice.voicemail_when", place=place.name, when=when)

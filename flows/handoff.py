@@ -12,8 +12,10 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from sqlalchemy.orm import Session
+
 from bot.clock import PARIS
-from bot.services import escalations
+from bot.services import closures, escalations
 from bot.services import places as place_service
 from bot.services.agendas import has_agenda
 from bot.services.communes import Commune, default_directory
@@ -30,6 +32,9 @@ from nlu import Intent
 # Less than this before closing, "aujourd'hui avant 17h" is a promise hard to keep: the next
 # opening is given instead.
 MIN_TIME_LEFT = timedelta(minutes=30)
+# Closures are looked up this far ahead, over this many openings (a place shut for the holidays).
+CLOSURE_HORIZON = timedelta(days=62)
+OPENINGS_LOOKED_AT = 40
 # A hand-off and the answer to the same message together stay within this (sms-style.md).
 MAX_COMBINED_SEGMENTS = 2
 
@@ -57,25 +62,48 @@ def serving_place(turn: Turn) -> place_service.PlaceInfo | None:
     return place
 
 
-def answer_time(place: place_service.PlaceInfo | None, now: datetime) -> str:
-    """When a person of the place answers: "aujourd'hui avant 17h", "dès demain à 9h"..."""
+def answer_time(
+    place: place_service.PlaceInfo | None, now: datetime, session: Session | None = None
+) -> str:
+    """When a person of the place answers: "aujourd'hui avant 17h", "dès demain à 9h"...
+
+    With a session, days the whole place is closed (agenda closures) are skipped.
+    """
     if place is None:
         return say("handoff.when_unknown")
     schedule = schedule_of(place)
     is_open = schedule.is_open(now)
     if is_open is None:
         return say("handoff.when_unknown")
+    today = now.astimezone(PARIS).date()
+    closed = (
+        closures.closed_days(session, place.id, today, today + CLOSURE_HORIZON)
+        if session is not None
+        else frozenset()
+    )
     after = now
-    if is_open:
-        today = schedule.openings_on(now.astimezone(PARIS).date())
-        closing = max((end for _, end in today), default=now)
+    if is_open and today not in closed:
+        openings = schedule.openings_on(today)
+        closing = max((end for _, end in openings), default=now)
         if closing - now >= MIN_TIME_LEFT:
             return say("handoff.when_today", until=format_time(closing))
         after = closing
-    upcoming = [(start, end) for start, end in schedule.next_openings(after, 3) if start >= after]
+    upcoming = [
+        start
+        for start, _ in schedule.next_openings(after, OPENINGS_LOOKED_AT)
+        if start >= after and start.astimezone(PARIS).date() not in closed
+    ]
     if not upcoming:
         return say("handoff.when_unknown")
-    return say("handoff.when_later", when=when_phrase(upcoming[0][0], now))
+    return say("handoff.when_later", when=when_phrase(upcoming[0], now))
+
+
+def open_now(session: Session, place: place_service.PlaceInfo, now: datetime) -> bool:
+    """Open by its hours, and not closed today (a closure set by the advisors)."""
+    if not schedule_of(place).is_open(now):
+        return False
+    today = now.astimezone(PARIS).date()
+    return today not in closures.closed_days(session, place.id, today, today)
 
 
 def _escalate(turn: Turn, reason: str, place_id: str | None) -> escalations.Escalation | None:
@@ -104,7 +132,7 @@ def hand_off(
     if escalation is not None and escalation.place_id != (place.id if place else None):
         # Joined an escalation filed under another place: it is that place's advisors who answer.
         place = place_service.get_place(turn.session, escalation.place_id or "") or place
-    when = answer_time(place, turn.now)
+    when = answer_time(place, turn.now, turn.session)
     if escalation is not None and not escalation.opened:
         key, text = "handoff.already", say("handoff.already", when=when)
     elif place is None:

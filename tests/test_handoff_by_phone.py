@@ -7,11 +7,13 @@ Monday 2026-11-23 10:00 (Paris); Pôle numérique THI'PI is open Monday to Frida
 
 from __future__ import annotations
 
+from datetime import date
+
 import pytest
 from sqlalchemy import select
 
 from bot import clock
-from bot.models import CallbackTicket, ThreadEntry
+from bot.models import AgendaClosure, CallbackTicket, ThreadEntry
 from bot.runtime import Runtime
 from bot.services.users import add_user
 from tests.conftest import Clock, Twilio
@@ -49,6 +51,20 @@ def test_the_caller_hears_when_a_person_will_call_back_before_the_beep(
     assert "après le bip" in prompt.said
     children = [child.tag for child in prompt.root]
     assert children.index("Say") < children.index("Record")
+
+
+def test_a_place_closed_by_its_advisors_takes_a_message_instead_of_ringing(
+    call: Call, runtime: Runtime
+) -> None:
+    with runtime.sessions() as session:  # open by its hours at 10:00, but closed today
+        session.add(
+            AgendaClosure(place_id=THIPI, first_day=date(2026, 11, 23), last_day=date(2026, 11, 23))
+        )
+        session.commit()
+    choose_thipi(call)
+    prompt = call.press("0")
+    assert prompt.root.find("Dial") is None and prompt.root.find("Record") is not None
+    assert "vous rappellera dès demain à 9 heures" in prompt.said
 
 
 def test_an_unanswered_transfer_escalates_and_a_voicemail_joins_it(

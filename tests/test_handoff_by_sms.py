@@ -8,12 +8,13 @@ Pôle numérique THI'PI is open Monday to Friday 9:00-12:00, 14:00-17:00.
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
+from datetime import date
 
 import pytest
 from sqlalchemy import select
 
 from bot import clock
-from bot.models import CallbackTicket, Place, ProcessedMessage, Resident, ThreadEntry
+from bot.models import AgendaClosure, CallbackTicket, Place, ProcessedMessage, Resident, ThreadEntry
 from bot.runtime import Runtime
 from bot.services.users import add_user
 from bot.wording.gsm7 import count_segments
@@ -127,6 +128,24 @@ def test_unknown_hours_promise_nothing_but_as_soon_as_possible(
     reply = twilio.text("je veux parler à quelqu'un")
     assert gsm("vous répondra par SMS dès que possible.") in reply
     assert "03 53 01 01 01" in reply
+
+
+def test_a_place_closed_by_its_advisors_is_not_promised_for_today(
+    twilio: Twilio, runtime: Runtime
+) -> None:
+    with runtime.sessions() as session:  # THI'PI closed Monday 23 to Wednesday 25 November
+        session.add(
+            AgendaClosure(
+                place_id=THIPI,
+                first_day=date(2026, 11, 23),
+                last_day=date(2026, 11, 25),
+                reason="formation",
+            )
+        )
+        session.commit()
+    _talk_about_thipi(twilio)
+    reply = twilio.text("je veux parler à quelqu'un")
+    assert gsm("vous répondra par SMS dès jeudi 26 novembre à 9h.") in reply
 
 
 # --- (b) not understood twice ---------------------------------------------------------------------

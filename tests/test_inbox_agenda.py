@@ -147,6 +147,10 @@ def test_week_view_lists_monday_to_sunday(runtime: Runtime, claire: FlaskClient)
     assert "Semaine suivante" in page and "jour=2026-12-02" in page
 
 
+def test_an_odd_advisor_filter_is_ignored_not_a_crash(claire: FlaskClient) -> None:
+    assert claire.get(f"{AGENDA}&conseiller=%C2%B2").status_code == 200
+
+
 def test_a_bad_date_is_a_clear_error_not_a_crash(claire: FlaskClient) -> None:
     for bad in ("2026-13-45", "demain", "99999-01-01", "0001-01-01"):
         response = claire.get(f"{AGENDA}&jour={bad}")
@@ -276,6 +280,8 @@ def test_a_slot_taken_meanwhile_asks_for_another(runtime: Runtime, claire: Flask
         ("telephone", "bonjour", "Ce numéro de téléphone n&#39;est pas valide"),
         ("creneau", "n'importe quoi", "Choisissez un créneau dans la liste."),
         ("creneau", "1|2026-11-24T09:00:00", "Choisissez un créneau dans la liste."),
+        ("creneau", "1|0001-01-01T00:30:00+01:00", "Choisissez un créneau dans la liste."),
+        ("creneau", "²|2026-11-24T09:00:00+01:00", "Choisissez un créneau dans la liste."),
         ("motif", "poker", "Choisissez un motif dans la liste."),
     ],
 )

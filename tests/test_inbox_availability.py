@@ -110,6 +110,8 @@ def test_a_window_valid_from_a_later_day_starts_then(runtime: Runtime, claire: F
         ({"duree": "3"}, "Créneau impossible"),
         ({"valable_du": "2027-01-01", "valable_au": "2026-12-01"}, "Créneau impossible"),
         ({"debut": "midi"}, "Heure invalide"),
+        ({"jour_semaine": "1", "debut": "14:00+01"}, "Heure invalide"),  # an offset: no crash
+        ({"jour_semaine": "²"}, "Choisissez un jour et une durée"),  # "²".isdigit() is True
         ({"valable_du": "bientôt"}, "Date invalide"),
         ({"duree": ""}, "Choisissez un jour et une durée"),
     ],

@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import threading
 from collections.abc import Iterator
+from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -19,6 +20,8 @@ from bot.config import Settings
 from bot.database import transaction
 from bot.models import CallbackTicket, OutboundMessage, ThreadEntry
 from bot.runtime import Runtime
+from bot.services import escalations, threads
+from bot.services.conversations import get_or_create_resident
 from bot.services.voicemails import VoicemailInfo, record_voicemail
 from tests.inbox_support import THIONVILLE, YUTZ, form_token, signed_in
 
@@ -207,3 +210,49 @@ def test_a_signed_out_visitor_is_sent_to_sign_in(client: FlaskClient, runtime: R
         assert response.headers["Location"].startswith("/inbox/login?next=")
     response = client.post(f"/inbox/demandes/{info.ticket_id}/prendre", data={})
     assert response.status_code in (302, 400)
+
+
+def test_an_old_request_does_not_open_what_the_resident_later_said_to_another_place(
+    runtime: Runtime, yutz: FlaskClient, claire: FlaskClient, recordings: Recordings
+) -> None:
+    with transaction(runtime.sessions) as session:
+        resident = get_or_create_resident(session, ALICE, clock.now())
+        old = escalations.escalate(
+            session,
+            resident_id=resident.id,
+            place_id=YUTZ,
+            reason="asked",
+            channel="sms",
+            now=clock.now(),
+        )
+        ticket = session.get(CallbackTicket, old.id)
+        assert ticket is not None
+        ticket.status, ticket.outcome, ticket.closed_at = "closed", "resolved", clock.now()
+    later = clock.now() + timedelta(days=2)
+    with transaction(runtime.sessions) as session:
+        new = escalations.escalate(
+            session,
+            resident_id=resident.id,
+            place_id=THIONVILLE,
+            reason="asked",
+            channel="sms",
+            now=later,
+        )
+        threads.record(
+            session,
+            resident_id=resident.id,
+            channel="sms",
+            direction=threads.OUT,
+            author=threads.ADVISOR,
+            body="Réponse de Thionville, pour Thionville seulement",
+            ticket_id=new.id,
+            now=later,
+        )
+    info = voicemail(runtime)  # left for Thionville, after the Yutz request
+
+    page = yutz.get(f"/inbox/demandes/{old.id}")
+    assert page.status_code == 200  # Yutz's own, closed request
+    assert "Thionville seulement" not in page.get_data(as_text=True)
+    assert yutz.get(f"/inbox/messages-vocaux/{info.id}.mp3").status_code == 404
+    assert "Thionville seulement" in claire.get(f"/inbox/demandes/{new.id}").get_data(as_text=True)
+    assert claire.get(f"/inbox/messages-vocaux/{info.id}.mp3").status_code == 200

@@ -8,8 +8,10 @@ import xml.etree.ElementTree as ET
 import pytest
 from sqlalchemy import func, select
 
+from bot import clock
 from bot.models import CallbackTicket, Conversation, ProcessedMessage, Resident, ThreadEntry
 from bot.runtime import Runtime, runtime_of
+from bot.services.users import add_user
 from tests.conftest import AUTH_TOKEN, PUBLIC_URL, RESIDENT, Twilio
 
 
@@ -176,6 +178,18 @@ def test_an_internal_error_passes_the_message_to_the_advisors(
         ).all()
         assert "Bonjour, j'ai besoin d'aide pour la CAF" in texts
         assert "Vous êtes là ?" in texts
+        user = add_user(
+            session,
+            "claire@example.org",
+            "correct horse battery",
+            [],
+            is_admin=True,
+            now=clock.now(),
+        )
+        ticket.status, ticket.taken_by_id = "taken", user.id
+        session.commit()
+    # Held by an advisor: even our failure does not make the assistant speak.
+    assert "<Message>" not in twilio.sms(RESIDENT, "Allo ?").get_data(as_text=True)
 
 
 def test_unknown_paths_and_methods_answer_plainly(client) -> None:  # type: ignore[no-untyped-def]

@@ -69,12 +69,14 @@ def answer_inbound(runtime: Runtime, inbound: Inbound) -> str:
             inbound.provider_id,
             mask_phone(inbound.sender),
         )
-        _pass_failure_to_a_person(runtime, inbound)
-        return say("error")
+        held = _pass_failure_to_a_person(runtime, inbound)
+        return "" if held else say("error")  # an advisor holding it answers, not the assistant
 
 
-def _pass_failure_to_a_person(runtime: Runtime, inbound: Inbound) -> None:
+def _pass_failure_to_a_person(runtime: Runtime, inbound: Inbound) -> bool:
     """Our failure: the message goes to the advisors (escalation "error"), so nobody is lost.
+
+    True when an advisor holds the conversation (then the assistant must not answer at all).
 
     A separate transaction, as the one that failed was rolled back; if this fails too (the
     database is down), the apology still goes out.
@@ -83,6 +85,7 @@ def _pass_failure_to_a_person(runtime: Runtime, inbound: Inbound) -> None:
         with transaction(runtime.sessions) as session:
             now = clock.now()
             resident = get_or_create_resident(session, inbound.sender, now)
+            held = escalations.held_by_advisor(session, resident.id)
             place = load_state(session, resident).get("place_id")
             ticket = escalations.escalate(
                 session,
@@ -102,5 +105,7 @@ def _pass_failure_to_a_person(runtime: Runtime, inbound: Inbound) -> None:
                 ticket_id=ticket.id,
                 now=inbound.received_at,
             )
+        return held
     except Exception:
         log.exception("could not pass the failed message of %s on", mask_phone(inbound.sender))
+        return False

@@ -86,7 +86,8 @@ def parse_day(raw: str | None, default: date) -> date:
 def parse_int(raw: str | None) -> int | None:
     """A positive id from a form or URL, None if absent or not a number."""
     raw = (raw or "").strip()
-    return int(raw) if raw.isdigit() and len(raw) < 10 else None
+    # isascii: "²".isdigit() is True, but int("²") fails.
+    return int(raw) if raw.isascii() and raw.isdigit() and len(raw) < 10 else None
 
 
 def parse_slot(raw: str | None) -> tuple[int, datetime]:
@@ -98,6 +99,8 @@ def parse_slot(raw: str | None) -> tuple[int, datetime]:
     except ValueError:
         raise BadInput(NO_SLOT) from None
     if advisor_id is None or starts_at.tzinfo is None:
+        raise BadInput(NO_SLOT)
+    if not EARLIEST <= starts_at.date() <= LATEST:  # year 1 or 9999 would overflow slot maths
         raise BadInput(NO_SLOT)
     return advisor_id, starts_at
 

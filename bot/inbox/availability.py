@@ -6,6 +6,7 @@ French message; a closure over booked appointments cancels nothing but lists the
 
 from __future__ import annotations
 
+import re
 from datetime import date, time
 from typing import Any
 
@@ -32,8 +33,12 @@ ERRORS: dict[type[Exception], str] = {
 
 
 def _time(raw: str | None) -> time:
+    """A wall-clock "HH:MM" (Paris time, like the agenda files); no offset, no seconds' tricks."""
+    text = (raw or "").strip()
+    if not re.fullmatch(r"[0-9]{1,2}:[0-9]{2}", text):
+        raise BadInput("Heure invalide : utilisez le format HH:MM.")
     try:
-        return time.fromisoformat((raw or "").strip()[:8])
+        return time.fromisoformat(text.zfill(5))
     except ValueError:
         raise BadInput("Heure invalide : utilisez le format HH:MM.") from None
 

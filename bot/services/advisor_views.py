@@ -151,7 +151,10 @@ def conversation(session: Session, account: Account, ticket_id: int) -> Conversa
     emails = {uid: email for uid, email in session.execute(select(User.id, User.email))}
     mine = ticket.status == TAKEN_BY_ADVISOR and ticket.taken_by_id == account.id
     held_by_other = ticket.status == TAKEN_BY_ADVISOR and not mine
-    items = _items(session, resident.id, emails) if resident else []
+    # A closed request shows the thread as it was when closed: what the resident said later
+    # (perhaps to another place) is not this request's.
+    until = ticket.closed_at if ticket.status == CLOSED else None
+    items = _items(session, account, resident.id, emails, until) if resident else []
     return Conversation(
         id=ticket.id,
         status=ticket.status,
@@ -174,11 +177,25 @@ def conversation(session: Session, account: Account, ticket_id: int) -> Conversa
     )
 
 
-def _items(session: Session, resident_id: int, emails: dict[int, str]) -> list[Item]:
-    """Thread lines, messages we sent (unless a thread line already shows them), voicemails."""
+def _items(
+    session: Session,
+    account: Account,
+    resident_id: int,
+    emails: dict[int, str],
+    until: datetime | None,
+) -> list[Item]:
+    """Thread lines, messages we sent (unless a thread line already shows them), voicemails.
+
+    Lines of another place's requests (its advisor's replies, its events) are left out, as are
+    voicemails left for a place the account does not see, and anything after `until`.
+    """
     keyed: list[tuple[datetime, int, int, Item]] = []
-    entries = threads.thread_of(session, resident_id)
-    shown = {e.outbound_id for e in entries if e.outbound_id is not None}
+    everything = threads.thread_of(session, resident_id)
+    shown = {e.outbound_id for e in everything if e.outbound_id is not None}
+    hidden = _hidden_tickets(session, account, resident_id)
+    entries = [
+        e for e in everything if e.ticket_id not in hidden and (until is None or e.at <= until)
+    ]
     sent = {
         row.id: row
         for row in session.scalars(
@@ -204,6 +221,8 @@ def _items(session: Session, resident_id: int, emails: dict[int, str]) -> list[I
         if row.id in shown or row.status == outbox.CANCELLED:
             continue
         at = row.sent_at or row.due_at
+        if until is not None and at > until:
+            continue
         item = Item(
             at=at,
             kind="outbound",
@@ -214,6 +233,10 @@ def _items(session: Session, resident_id: int, emails: dict[int, str]) -> list[I
         )
         keyed.append((at, 2, row.id, item))
     for vm in session.scalars(select(Voicemail).where(Voicemail.resident_id == resident_id)):
+        if (until is not None and vm.created_at > until) or not _voicemail_visible(
+            session, account, vm
+        ):
+            continue
         item = Item(
             at=vm.created_at,
             kind="voicemail",
@@ -243,11 +266,28 @@ def recording(session: Session, account: Account, voicemail_id: int) -> Recordin
     vm = session.get(Voicemail, voicemail_id)
     if vm is None or not vm.recording_url:
         raise NotVisible()
-    places = {vm.place_id} | set(
-        session.scalars(
-            select(CallbackTicket.place_id).where(CallbackTicket.resident_id == vm.resident_id)
-        )
-    )
-    if not any(can_see_place(account, p) for p in places):
+    if not _voicemail_visible(session, account, vm):
         raise NotVisible()
     return Recording(vm.recording_url, vm.duration_seconds)
+
+
+def _hidden_tickets(session: Session, account: Account, resident_id: int) -> set[int]:
+    """The resident's requests this account may not read (another place's)."""
+    if account.is_admin:
+        return set()
+    rows = session.execute(
+        select(CallbackTicket.id, CallbackTicket.place_id).where(
+            CallbackTicket.resident_id == resident_id
+        )
+    )
+    return {ticket_id for ticket_id, place_id in rows if not can_see_place(account, place_id)}
+
+
+def _voicemail_visible(session: Session, account: Account, vm: Voicemail) -> bool:
+    """A voicemail is for the place it was left for, or for the request it opened."""
+    if can_see_place(account, vm.place_id):
+        return True
+    ticket_place = session.scalar(
+        select(CallbackTicket.place_id).where(CallbackTicket.voicemail_id == vm.id)
+    )
+    return ticket_place is not None and can_see_place(account, ticket_place)

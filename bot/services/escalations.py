@@ -51,8 +51,16 @@ def live(session: Session, resident_id: int) -> CallbackTicket | None:
 
 
 def held_by_advisor(session: Session, resident_id: int) -> bool:
-    """True while an advisor holds this resident's conversation (the assistant stays quiet)."""
-    ticket = live(session, resident_id)
+    """True while an advisor holds this resident's conversation (the assistant stays quiet).
+
+    The row is locked (PostgreSQL) for the rest of the message's transaction: an advisor taking
+    the conversation at that moment waits for it, so the assistant cannot answer after a take.
+    """
+    ticket = session.scalar(
+        select(CallbackTicket)
+        .where(CallbackTicket.resident_id == resident_id, CallbackTicket.status.in_(ACTIVE))
+        .with_for_update()
+    )
     return ticket is not None and ticket.status == TAKEN_BY_ADVISOR
 
 
