@@ -232,17 +232,33 @@ def resident_export(number: str) -> None:
 @click.argument("number")
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
 def resident_erase(number: str, yes: bool) -> None:
-    """Right to erasure: everything personal, in one transaction; anonymous statistics stay."""
+    """Right to erasure: everything personal, in one transaction; anonymous statistics stay.
+
+    Then their recordings are deleted at Twilio; any Twilio cannot delete now stays written
+    down (its SID only) and the next `relais purge` tries again.
+    """
     from bot.privacy import mask_phone
     from bot.services.phone_numbers import normalise_number
+    from bot.services.recordings import (
+        RecordingDeletions,
+        delete_pending_recordings,
+        twilio_recordings,
+    )
     from bot.services.resident_data import UnknownNumber, erase_resident
 
     masked = mask_phone(normalise_number(number))
     if not yes:
         click.confirm(f"Effacer toutes les données du {masked} ?", abort=True)
+    recordings = RecordingDeletions()
     try:
-        with migrated_database() as engine, transaction(make_session_factory(engine)) as session:
-            erased = erase_resident(session, number, clock.now())
+        with migrated_database() as engine, twilio_recordings(settings_from_env()) as deleter:
+            sessions = make_session_factory(engine)
+            with transaction(sessions) as session:
+                erased = erase_resident(
+                    session, number, clock.now(), track_recordings=deleter is not None
+                )
+            if deleter is not None and erased.recording_sids:
+                recordings = delete_pending_recordings(sessions, deleter, erased.recording_sids)
     except UnknownNumber:
         click.echo("Aucune donnée pour ce numéro.", err=True)
         sys.exit(1)
@@ -251,6 +267,17 @@ def resident_erase(number: str, yes: bool) -> None:
         f"{erased.freed} rendez-vous à venir annulé(s) ; "
         f"{erased.anonymised} ligne(s) de statistiques gardée(s) sans le numéro."
     )
+    if recordings.deleted:
+        click.echo(f"{recordings.deleted} enregistrement(s) audio supprimé(s) chez Twilio.")
+    if recordings.pending:
+        click.echo(
+            f"Attention : {recordings.pending} enregistrement(s) audio de ce numéro n'ont pas "
+            "pu être supprimés chez Twilio (Twilio injoignable ou en erreur). Les données de "
+            "Relais sont bien effacées ; seul l'identifiant de chaque enregistrement est gardé, "
+            "sans le numéro, pour réessayer. Relancez `relais purge` plus tard : elle réessaie "
+            "(la purge de chaque nuit à 03:30 aussi).",
+            err=True,
+        )
 
 
 @main.group(help="Intent engine.")
@@ -345,10 +372,14 @@ def users_add(email: str, place_ids: tuple[str, ...], admin: bool, password: str
 
 @main.command(help="Delete personal data past the retention period (RELAIS_RETENTION_DAYS).")
 def purge() -> None:
-    """Run the retention purge now; anonymous statistics are kept."""
-    from bot.services.retention import purge_expired
+    """Run the retention purge now; anonymous statistics are kept. Recordings are deleted at
+    Twilio after our rows, with those an earlier purge or erasure could not delete."""
+    from bot.services.recordings import twilio_recordings
+    from bot.services.retention import purge as run_purge
 
     settings = settings_from_env()
-    with migrated_database() as engine, transaction(make_session_factory(engine)) as session:
-        report = purge_expired(session, clock.now(), settings.retention_days)
+    with migrated_database() as engine, twilio_recordings(settings) as deleter:
+        sessions = make_session_factory(engine)
+        report = run_purge(sessions, clock.now(), settings.retention_days, deleter)
     click.echo(report.in_french())
+    click.echo(report.recordings_in_french())

@@ -1,4 +1,5 @@
-"""Background jobs (APScheduler): each job opens its own transaction and commits once."""
+"""Background jobs (APScheduler): each job opens its own short transactions, never held while
+Twilio answers."""
 
 from __future__ import annotations
 
@@ -8,23 +9,24 @@ from datetime import datetime
 from apscheduler.schedulers.background import BackgroundScheduler
 
 from bot import clock
-from bot.database import transaction
 from bot.dispatch import Dispatcher, dispatcher_for
 from bot.runtime import Runtime
-from bot.services.retention import PurgeReport, purge_expired
+from bot.services.recordings import twilio_recordings
+from bot.services.retention import PurgeReport, purge
 
 log = logging.getLogger(__name__)
 
 
 def purge_personal_data(runtime: Runtime) -> PurgeReport:
-    """Delete personal data past the retention period, keeping anonymous statistics."""
+    """Delete personal data past the retention period, keeping anonymous statistics; then the
+    recordings of the voicemails deleted, at Twilio (outside the purge's transaction)."""
     days = runtime.settings.retention_days
-    with transaction(runtime.sessions) as session:
-        report = purge_expired(session, clock.now(), days)
+    with twilio_recordings(runtime.settings) as deleter:
+        report = purge(runtime.sessions, clock.now(), days, deleter)
     log.info(
         "retention purge (%d days): %d thread entries, %d voicemails, %d sent messages, "
         "%d conversations, %d residents deleted; %d requests, %d appointments, "
-        "%d escalations anonymised",
+        "%d escalations anonymised; recordings at Twilio: %d deleted, %d pending",
         days,
         report.thread_entries,
         report.voicemails,
@@ -34,6 +36,8 @@ def purge_personal_data(runtime: Runtime) -> PurgeReport:
         report.anonymised_requests,
         report.anonymised_appointments,
         report.anonymised_escalations,
+        report.recordings_deleted,
+        report.recordings_pending,
     )
     return report
 

@@ -25,6 +25,9 @@ from bot.models import (
 from bot.runtime import Runtime
 from bot.scheduler import purge_personal_data, start_scheduler
 from tests.conftest import DEFAULT_NOW, RESIDENT, Clock, Twilio
+from tests.twilio_server import ACCOUNT_SID as FAKE_ACCOUNT_SID
+from tests.twilio_server import AUTH_TOKEN as FAKE_API_TOKEN
+from tests.twilio_server import FakeTwilio
 
 OTHER = "+33639980077"
 SIX_MONTHS_LATER = "2027-05-26T10:00:00+02:00"  # 184 days after DEFAULT_NOW
@@ -167,7 +170,7 @@ def test_a_resident_with_an_upcoming_appointment_is_kept_until_it_has_passed(
 
 
 def test_voicemails_and_sent_messages_go_after_six_months_even_for_residents_still_seen(
-    twilio: Twilio, runtime: Runtime, frozen: Clock
+    twilio: Twilio, runtime: Runtime, frozen: Clock, fake_twilio: FakeTwilio
 ) -> None:
     from bot.services.conversations import get_or_create_resident
     from bot.services.outbox import enqueue
@@ -180,7 +183,7 @@ def test_voicemails_and_sent_messages_go_after_six_months_even_for_residents_sti
             call_sid="CA" + "7" * 32,
             place_id="demo-thipi-thionville",
             recording_url="https://api.twilio.com/2010-04-01/Accounts/AC1/Recordings/RE1",
-            recording_sid="RE" + "1" * 32,
+            recording_sid=fake_twilio.add_recording("RE" + "1" * 32),
             duration_seconds=12,
             now=DEFAULT_NOW,
         )
@@ -202,9 +205,15 @@ def test_voicemails_and_sent_messages_go_after_six_months_even_for_residents_sti
         )
     frozen.set(SIX_MONTHS_LATER)
     twilio.text("Bonjour")  # still seen: the resident stays, their old voice message does not
-    report = purge_personal_data(runtime)
-    assert (report.voicemails, report.sent_messages) == (1, 1)
+    at_twilio = runtime.settings.with_overrides(
+        twilio_api_url=fake_twilio.url,
+        twilio_account_sid=FAKE_ACCOUNT_SID,
+        twilio_auth_token=FAKE_API_TOKEN,
+    )
+    report = purge_personal_data(Runtime(at_twilio, runtime.db, runtime.sessions, runtime.nlu))
+    assert (report.voicemails, report.sent_messages, report.recordings_deleted) == (1, 1, 1)
     assert _count(runtime, Voicemail) == 0
+    assert fake_twilio.recordings == set()  # its recording is deleted at Twilio too
     with runtime.sessions() as session:
         kept = list(session.scalars(select(OutboundMessage.dedupe_key)))
         ticket = session.scalars(select(CallbackTicket)).one()
@@ -254,6 +263,8 @@ def test_relais_purge_says_in_french_what_it_removed(
     assert result.output.startswith("Purge : ")
     assert "1 mémoire de conversation, 1 résident supprimés" in result.output
     assert "1 ligne de statistiques anonymisée" in result.output
+    # The demo's settings (no Twilio account): nothing to delete at Twilio, and it says so.
+    assert "Enregistrements audio : pas de compte Twilio (mode simulateur)" in result.output
     assert _residents(runtime) == {}
 
 

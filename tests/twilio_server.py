@@ -22,6 +22,11 @@ messaging service); calls stay `queued`, and `StartTime` filters use their creat
         assert server.requests[0].form["To"] == "+33639980042"
         assert [m.body for m in server.sent_to("+33639980042")] == [...]
 
+Recordings (voicemails): `add_recording()` puts one in the account; `DELETE Recordings/{Sid}.json`
+deletes it (204, listed in `deleted_recordings`) or answers 404 for an unknown SID;
+`fail_recording_deletions()` makes every deletion answer 500 (or another failure) until
+`fail_recording_deletions(None)`.
+
 `outage(failure, seconds)` fails every request until `end_outage()` (or for `seconds`), and
 `set_latency(seconds)` delays every answer; `fail_next` failures come first.
 """
@@ -116,6 +121,9 @@ class FakeTwilio:
         self._calls: list[CreatedCall] = []
         self._message_index: dict[str, int] = {}
         self._call_index: dict[str, int] = {}
+        self._recordings: set[str] = set()  # in the account: add_recording(), until deleted
+        self.deleted_recordings: list[str] = []
+        self._recording_failure: Failure | None = None
         self._rng = random.Random(secrets.randbits(128))  # SIDs: unique, cheaper than urandom
         self._expected_auth = (
             "Basic " + base64.b64encode(f"{account_sid}:{auth_token}".encode()).decode()
@@ -127,6 +135,7 @@ class FakeTwilio:
             "ListCall": self._list_calls,
             "FetchMessage": self._fetch_message,
             "FetchCall": self._fetch_call,
+            "DeleteRecording": self._delete_recording,
         }
         self._lock = threading.Lock()
         self._stopping = threading.Event()
@@ -246,6 +255,41 @@ class FakeTwilio:
     def sent_to(self, number: str) -> list[CreatedMessage]:
         """Messages created for `number`, in order."""
         return [message for message in self.messages if message.to == number]
+
+    # -- recordings -------------------------------------------------------------------------
+
+    def add_recording(self, sid: str | None = None) -> str:
+        """A recording in the account, as a voicemail leaves one; its SID."""
+        recording = sid or self._new_sid("RE")
+        with self._lock:
+            self._recordings.add(recording)
+        return recording
+
+    @property
+    def recordings(self) -> set[str]:
+        """SIDs of the recordings still in the account (a copy)."""
+        with self._lock:
+            return set(self._recordings)
+
+    def fail_recording_deletions(self, failure: Failure | None = SERVER_ERROR) -> None:
+        """Answer every DeleteRecording with `failure` (500 by default); None: normally again."""
+        with self._lock:
+            self._recording_failure = failure
+
+    def _delete_recording(
+        self, params: dict[str, str], form: dict[str, str], query: dict[str, str]
+    ) -> Answer:
+        with self._lock:
+            failure = self._recording_failure
+            known = failure is None and params["Sid"] in self._recordings
+            if known:
+                self._recordings.discard(params["Sid"])
+                self.deleted_recordings.append(params["Sid"])
+        if failure is not None:
+            return failure.status, failure.body or {}
+        if not known:
+            return found_or_404(None, params, "Recordings")
+        return 204, None
 
     # -- checking ---------------------------------------------------------------------------
 

@@ -29,6 +29,7 @@ from bot.models.escalations import CallbackTicket, ThreadEntry
 from bot.models.outbound import (
     OFFERED,
     OutboundMessage,
+    PendingRecordingDeletion,
     ReminderPolicy,
     Voicemail,
     WaitingOffer,
@@ -52,6 +53,7 @@ __all__ = [
     "Conversation",
     "LoginAttempt",
     "OutboundMessage",
+    "PendingRecordingDeletion",
     "Place",
     "ProcessedMessage",
     "ReminderPolicy",

@@ -150,3 +150,17 @@ class Voicemail(Base):
     duration_seconds: Mapped[int | None] = mapped_column(Integer)
     transcription: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
+
+
+class PendingRecordingDeletion(Base):
+    """A recording still to delete at Twilio, once its voicemail is gone from our tables.
+
+    Written in the transaction that deletes the voicemail (retention purge, erasure), so a
+    recording is never forgotten; the row goes once Twilio confirms (revision 0007). It holds
+    the Recording SID only: no resident, number, call or place.
+    """
+
+    __tablename__ = "pending_recording_deletions"
+
+    recording_sid: Mapped[str] = mapped_column(String(64), primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)

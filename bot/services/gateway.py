@@ -8,6 +8,7 @@ errors; the caller (a dispatcher) decides what to retry. Numbers are masked and 
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -33,6 +34,8 @@ OPTED_OUT_CODE = 21610  # "Attempt to send to unsubscribed recipient" (the resid
 CLOCK_SKEW = timedelta(minutes=2)
 # How many of a number's latest messages (or calls) reconciliation looks through.
 RECENT_ITEMS = 20
+# What a Recording SID looks like (Twilio's API description): anything else was never one.
+RECORDING_SID = re.compile(r"^RE[0-9a-fA-F]{32}$")
 
 
 class SendError(RuntimeError):
@@ -194,6 +197,33 @@ class SmsGateway:
             raise TemporarySendError(f"cannot list Twilio messages: HTTP {exc.status}") from None
         except (requests.RequestException, TwilioException) as exc:
             raise TemporarySendError(f"cannot list Twilio messages: {type(exc).__name__}") from None
+
+    def delete_recording(self, recording_sid: str) -> bool:
+        """Delete a voicemail recording from the account; True once it is gone from Twilio.
+
+        True when Twilio deleted it or no longer has it (404; also for a value that is not a
+        Recording SID, which Twilio cannot hold). False, never an exception, on anything else
+        (5xx, 429, timeout, connection refused, refused credentials): the caller keeps the SID
+        and tries again later. Only the SID is logged.
+        """
+        if not RECORDING_SID.match(recording_sid):
+            log.warning("a stored recording SID is malformed: nothing to delete at Twilio")
+            return True
+        try:
+            self._client.api.account.recordings(recording_sid).delete()
+        except TwilioRestException as exc:
+            if exc.status == 404:
+                log.info("recording %s already gone from Twilio", recording_sid)
+                return True
+            log.warning(
+                "recording %s not deleted: Twilio answered HTTP %s", recording_sid, exc.status
+            )
+            return False
+        except (requests.RequestException, TwilioException) as exc:
+            log.warning("recording %s not deleted: %s", recording_sid, type(exc).__name__)
+            return False
+        log.info("recording %s deleted from Twilio", recording_sid)
+        return True
 
     def close(self) -> None:
         """Close pooled connections."""

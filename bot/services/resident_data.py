@@ -4,10 +4,11 @@
 thread and escalations included; `relais resident erase NUMBER` deletes everything personal:
 the number, conversation memory, thread, voicemails, messages sent, waiting lists, offers and
 workshop seats. Upcoming appointments are cancelled, so their slots are free again (an erased
-booking is not a cancellation by the resident: nobody is texted about it). What stays is
-anonymous, for the statistics: handled messages (channel, intent, place, time, without our
-reply), past and cancelled appointments, and escalations (closed if still open), all with no
-resident.
+booking is not a cancellation by the resident: nobody is texted about it). The recordings of
+their voicemails are written down for deletion at Twilio in the same transaction, and deleted
+there once it commits (bot/services/recordings.py). What stays is anonymous, for the
+statistics: handled messages (channel, intent, place, time, without our reply), past and
+cancelled appointments, and escalations (closed if still open), all with no resident.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ from bot.models import (
     WorkshopRegistration,
 )
 from bot.services.phone_numbers import normalise_number
+from bot.services.recordings import keep_recordings_to_delete
 from bot.services.retention import anonymise_statistics, run_bulk
 
 
@@ -98,12 +100,24 @@ class Erasure:
     deleted: int  # rows deleted, the resident included
     freed: int  # upcoming appointments cancelled (their slots free again)
     anonymised: int  # rows kept for the statistics, detached from the resident
+    # Their voicemails' recordings, written down for deletion at Twilio (pending_recording_
+    # deletions) once this transaction commits: see recordings.delete_pending_recordings.
+    recording_sids: tuple[str, ...] = ()
 
 
-def erase_resident(session: Session, number: str, now: datetime) -> Erasure:
-    """Delete everything personal held about a number; keep only anonymous statistics."""
+def erase_resident(
+    session: Session, number: str, now: datetime, track_recordings: bool = True
+) -> Erasure:
+    """Delete everything personal held about a number; keep only anonymous statistics.
+
+    With `track_recordings` (a Twilio account, not the simulator) the SIDs of their recordings
+    are kept as pending deletions, in this transaction, so none is lost track of.
+    """
     resident = _resident(session, number)
     rid = resident.id
+    recordings: list[str] = []
+    if track_recordings:
+        recordings = keep_recordings_to_delete(session, Voicemail.resident_id == rid, now)
     # Not yet started: cancelled, so the slot can be booked again. The row stays anonymous.
     freed = run_bulk(
         session,
@@ -131,4 +145,6 @@ def erase_resident(session: Session, number: str, now: datetime) -> Erasure:
     session.expunge(resident)
     deleted += run_bulk(session, delete(Resident).where(Resident.id == rid))
     session.flush()
-    return Erasure(deleted=deleted, freed=freed, anonymised=anonymised)
+    return Erasure(
+        deleted=deleted, freed=freed, anonymised=anonymised, recording_sids=tuple(recordings)
+    )

@@ -1,9 +1,13 @@
 """The retention purge (RGPD): personal data goes after the retention period, statistics stay.
 
 Deleted once older than the period (RELAIS_RETENTION_DAYS, six months by default): the thread
-(texts in and out, call events), voicemails (the address of the recording; Twilio keeps the
-recording itself, see the README), messages we sent (reminders, offers, advisors' replies, with
-their bodies), conversation memory, and residents not seen for the period.
+(texts in and out, call events), voicemails and their recordings at Twilio, messages we sent
+(reminders, offers, advisors' replies, with their bodies), conversation memory, and residents
+not seen for the period.
+
+A recording is deleted at Twilio after the transaction that deleted its voicemail, which wrote
+its SID down as pending; what Twilio cannot delete now is tried again at the next purge
+(bot/services/recordings.py). In simulator mode nothing is at Twilio and nothing is called.
 
 Kept, anonymised: each handled inbound message loses its resident and our reply but keeps its
 channel, intent, place and time; appointments and escalations lose their resident (the foreign
@@ -16,13 +20,14 @@ resident with an upcoming appointment or workshop seat, until it has passed.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, delete, func, or_, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
+from bot.database import transaction
 from bot.models import (
     Appointment,
     CallbackTicket,
@@ -36,6 +41,11 @@ from bot.models import (
 )
 from bot.models.core import TAKEN
 from bot.models.escalations import ACTIVE, CLOSED
+from bot.services.recordings import (
+    RecordingDeleter,
+    delete_pending_recordings,
+    keep_recordings_to_delete,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,11 +61,16 @@ class PurgeReport:
     anonymised_requests: int = 0
     anonymised_appointments: int = 0
     anonymised_escalations: int = 0
+    # Recordings: deleted at Twilio (or already gone) by this purge, and still to delete there
+    # (Twilio could not be reached: tried again at the next purge). Not rows: not in `total`.
+    recordings_deleted: int = 0
+    recordings_pending: int = 0
+    recordings_at_twilio: bool = True  # False in simulator mode: no Twilio account, no calls
 
     @property
     def total(self) -> int:
         """Every row deleted or anonymised."""
-        return sum(getattr(self, f.name) for f in fields(self))
+        return sum(getattr(self, f.name) for f in fields(self) if not f.name.startswith("rec"))
 
     def in_french(self) -> str:
         """One line for `relais purge`: "Purge : 12 messages, 3 messages vocaux, 2 résidents..."."""
@@ -76,6 +91,21 @@ class PurgeReport:
             f"Purge : {', '.join(parts)} supprimés ; {kept} "
             f"({self.total} enregistrement(s) supprimé(s) ou anonymisé(s))."
         )
+
+    def recordings_in_french(self) -> str:
+        """The second line of `relais purge`: what happened to the recordings at Twilio."""
+        if not self.recordings_at_twilio:
+            return (
+                "Enregistrements audio : pas de compte Twilio (mode simulateur), rien à supprimer."
+            )
+        line = (
+            "Enregistrements audio chez Twilio : "
+            f"{_plural(self.recordings_deleted, 'supprimé', 'supprimés')}, "
+            f"{self.recordings_pending} en attente"
+        )
+        if self.recordings_pending:
+            line += " (Twilio injoignable : nouvel essai à la prochaine purge)"
+        return line + "."
 
 
 def _plural(count: int, one: str, many: str) -> str:
@@ -156,14 +186,22 @@ def anonymise_statistics(
     return requests, appointments, escalations
 
 
-def purge_expired(session: Session, now: datetime, retention_days: int) -> PurgeReport:
-    """Delete personal data older than the retention period; keep anonymous statistics."""
+def purge_expired(
+    session: Session, now: datetime, retention_days: int, track_recordings: bool = True
+) -> PurgeReport:
+    """Delete personal data older than the retention period; keep anonymous statistics.
+
+    With `track_recordings` (a Twilio account), the SIDs of the recordings of the voicemails
+    deleted are kept in `pending_recording_deletions`, for `delete_pending_recordings`.
+    """
     if retention_days < 1:
         raise ValueError("retention_days must be 1 or more")
     cutoff = now - timedelta(days=retention_days)
     thread = run_bulk(session, delete(ThreadEntry).where(ThreadEntry.created_at < cutoff))
-    # A voice is personal data too: the address of the recording goes; its escalation stays
-    # (voicemail_id SET NULL) for the statistics.
+    # A voice is personal data too: the voicemail goes, its recording is deleted at Twilio
+    # after this transaction; its escalation stays (voicemail_id SET NULL) for the statistics.
+    if track_recordings:
+        keep_recordings_to_delete(session, Voicemail.created_at < cutoff, now)
     voicemails = run_bulk(session, delete(Voicemail).where(Voicemail.created_at < cutoff))
     # What is still to send is not history yet.
     sent = run_bulk(
@@ -185,6 +223,8 @@ def purge_expired(session: Session, now: datetime, retention_days: int) -> Purge
     conversations = run_bulk(session, delete(Conversation).where(Conversation.updated_at < cutoff))
     forgotten = select(Resident.id).where(_forgettable_residents(cutoff, now))
     more_requests, appointments, escalations = anonymise_statistics(session, forgotten, now)
+    if track_recordings:  # their newer voicemails go with them (ON DELETE CASCADE)
+        keep_recordings_to_delete(session, Voicemail.resident_id.in_(forgotten), now)
     # Deleting the resident cascades to what is left of their thread, messages and seats.
     residents = run_bulk(session, delete(Resident).where(_forgettable_residents(cutoff, now)))
     session.flush()
@@ -197,4 +237,25 @@ def purge_expired(session: Session, now: datetime, retention_days: int) -> Purge
         anonymised_requests=requests + more_requests,
         anonymised_appointments=appointments,
         anonymised_escalations=escalations,
+        recordings_at_twilio=track_recordings,
+    )
+
+
+def purge(
+    sessions: sessionmaker[Session],
+    now: datetime,
+    retention_days: int,
+    deleter: RecordingDeleter | None,
+) -> PurgeReport:
+    """The whole purge: personal data in one transaction, then the recordings at Twilio.
+
+    Without a deleter (simulator mode), no recording is at Twilio: only our rows go.
+    """
+    with transaction(sessions) as session:
+        report = purge_expired(session, now, retention_days, track_recordings=deleter is not None)
+    if deleter is None:
+        return report
+    recordings = delete_pending_recordings(sessions, deleter)
+    return replace(
+        report, recordings_deleted=recordings.deleted, recordings_pending=recordings.pending
     )
