@@ -7,12 +7,12 @@ import sys
 from datetime import timedelta
 from typing import Any
 
-from flask import Flask, Response, jsonify
+from flask import Flask
 from flask_wtf.csrf import CSRFProtect
 
 from bot import clock
 from bot.config import Settings, settings_from_env
-from bot.database import database_is_up, make_engine, make_session_factory, transaction
+from bot.database import make_engine, make_session_factory, transaction
 from bot.migrations import upgrade_database
 from bot.privacy import install_log_masking, url_origin
 from bot.runtime import EXTENSION_KEY, Runtime
@@ -38,7 +38,7 @@ def create_app(settings: Settings | None = None, nlu_engine: Any = None) -> Flas
     app.extensions[EXTENSION_KEY] = runtime
     csrf = CSRFProtect(app)
     register_blueprints(app, settings, csrf)
-    register_health(app, runtime)
+    register_health(app)
     register_error_handlers(app)
     return app
 
@@ -121,14 +121,11 @@ def register_blueprints(app: Flask, settings: Settings, csrf: CSRFProtect) -> No
         app.register_blueprint(nlu_api)
 
 
-def register_health(app: Flask, runtime: Runtime) -> None:
-    """GET /healthz: 200 when the app and its database answer, 503 otherwise."""
+def register_health(app: Flask) -> None:
+    """GET /healthz (liveness) and GET /readyz (readiness), in bot/health.py."""
+    from bot import health
 
-    @app.get("/healthz")
-    def healthz() -> tuple[Response, int]:
-        up = database_is_up(runtime.db)
-        body = {"status": "ok" if up else "unavailable", "database": "ok" if up else "down"}
-        return jsonify(body), 200 if up else 503
+    app.register_blueprint(health.blueprint)
 
 
 def register_error_handlers(app: Flask) -> None:

@@ -383,3 +383,18 @@ def purge() -> None:
         report = run_purge(sessions, clock.now(), settings.retention_days, deleter)
     click.echo(report.in_french())
     click.echo(report.recordings_in_french())
+
+
+@main.command(help="Check the configuration: settings, database, migrations, Twilio account.")
+def doctor() -> None:
+    """One line per check (✔ or ✘, with a hint); exit 1 when any check fails."""
+    from bot.doctor import run_checks
+
+    checks = run_checks()
+    for check in checks:
+        click.echo(check.line())
+    failed = sum(not check.ok for check in checks)
+    if failed:
+        click.echo(f"{failed} problème(s) à corriger.")
+        sys.exit(1)
+    click.echo("Tout est en ordre.")

@@ -122,7 +122,8 @@ def test_the_gateway_deletes_a_recording_and_counts_a_missing_one_as_deleted(
     assert gateway.delete_recording(deleted) is True  # 404: already gone
     assert gateway.delete_recording("RE-not-a-sid") is True  # never a recording: not asked
     assert len(_deletions(fake_twilio)) == 2
-    messages = [r.getMessage() for r in caplog.records]
+    # Ours only: the twilio library logs its own HTTP requests too, depending on its version.
+    messages = [r.getMessage() for r in caplog.records if r.name == "bot.services.gateway"]
     assert all(deleted in m for m in messages[:2]) and "already gone" in messages[1]
     assert "malformed" in messages[2] and "not-a-sid" not in messages[2]
     assert not any("+33" in m for m in messages)

@@ -176,3 +176,54 @@ def found_or_404(
     path = f"/2010-04-01/Accounts/{params['AccountSid']}/{kind}/{params['Sid']}.json"
     failure = twilio_error(404, 20404, f"The requested resource {path} was not found")
     return failure.status, failure.body
+
+
+@dataclass(frozen=True)
+class IncomingNumber:
+    """One of the account's phone numbers (IncomingPhoneNumbers.json), SMS and voice capable."""
+
+    phone_number: str
+    account_sid: str
+
+    @property
+    def sid(self) -> str:
+        return "PN" + f"{int(self.phone_number.lstrip('+') or 0):032x}"[-32:]
+
+    def to_json(self) -> dict[str, Any]:
+        """The IncomingPhoneNumber resource, the fields the official client reads."""
+        uri = f"/2010-04-01/Accounts/{self.account_sid}/IncomingPhoneNumbers/{self.sid}.json"
+        return {
+            "account_sid": self.account_sid,
+            "api_version": "2010-04-01",
+            "capabilities": {"voice": True, "sms": True, "mms": False, "fax": False},
+            "friendly_name": self.phone_number,
+            "phone_number": self.phone_number,
+            "sid": self.sid,
+            "sms_method": "POST",
+            "sms_url": "",
+            "status": "in-use",
+            "uri": uri,
+            "voice_method": "POST",
+            "voice_url": None,
+        }
+
+
+def account_json(sid: str, known_sid: str) -> Answer:
+    """FetchAccount: our account (active), or Twilio's 404 for any other SID."""
+    if sid != known_sid:
+        failure = twilio_error(
+            404, 20404, f"The requested resource /2010-04-01/Accounts/{sid}.json was not found"
+        )
+        return failure.status, failure.body
+    return 200, {
+        "auth_token": "",  # Twilio sends it; the fake has no reason to
+        "date_created": "Thu, 30 Jul 2015 20:00:00 +0000",
+        "date_updated": "Thu, 30 Jul 2015 20:00:00 +0000",
+        "friendly_name": "Relais (fake)",
+        "owner_account_sid": sid,
+        "sid": sid,
+        "status": "active",
+        "subresource_uris": {},
+        "type": "Full",
+        "uri": f"/2010-04-01/Accounts/{sid}.json",
+    }

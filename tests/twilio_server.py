@@ -53,7 +53,9 @@ from tests.twilio_resources import (
     CreatedCall,
     CreatedMessage,
     Failure,
+    IncomingNumber,
     RecordedRequest,
+    account_json,
     created_test,
     found_or_404,
     twilio_error,
@@ -136,7 +138,11 @@ class FakeTwilio:
             "FetchMessage": self._fetch_message,
             "FetchCall": self._fetch_call,
             "DeleteRecording": self._delete_recording,
+            "FetchAccount": self._fetch_account,
+            "ListIncomingPhoneNumber": self._list_incoming_numbers,
         }
+        # The account's numbers, for IncomingPhoneNumbers.json (`relais doctor` looks there).
+        self.incoming_numbers: list[str] = []
         self._lock = threading.Lock()
         self._stopping = threading.Event()
         self._server: ThreadingHTTPServer | None = None
@@ -457,6 +463,20 @@ class FakeTwilio:
             found = None if index is None else self._calls[index]
         return found_or_404(found, params, "Calls")
 
+    def _fetch_account(
+        self, params: dict[str, str], form: dict[str, str], query: dict[str, str]
+    ) -> Answer:
+        return account_json(params["Sid"], self.account_sid)
+
+    def _list_incoming_numbers(
+        self, params: dict[str, str], form: dict[str, str], query: dict[str, str]
+    ) -> Answer:
+        numbers = [IncomingNumber(n, params["AccountSid"]) for n in self.incoming_numbers]
+        tests: list[Callable[[IncomingNumber], bool]] = []
+        if "PhoneNumber" in query:  # Twilio matches the digits given anywhere in the number
+            tests.append(lambda n: query["PhoneNumber"].lstrip("+") in n.phone_number)
+        return 200, self._page("incoming_phone_numbers", numbers, {}, tests, params, query)
+
     def _list_messages(
         self, params: dict[str, str], form: dict[str, str], query: dict[str, str]
     ) -> Answer:
@@ -520,7 +540,8 @@ class FakeTwilio:
         checks = list(tests)
         selected = [item for item in reversed(items) if all(t(item) for t in checks)]
         chunk = selected[offset : offset + page_size]
-        base = f"/2010-04-01/Accounts/{params['AccountSid']}/{key.capitalize()}.json"
+        resource = "IncomingPhoneNumbers" if key == "incoming_phone_numbers" else key.capitalize()
+        base = f"/2010-04-01/Accounts/{params['AccountSid']}/{resource}.json"
         filters = [(k, v) for k, v in query.items() if k not in _PAGING]
 
         def uri(number: int, page_token: str | None = None) -> str:

@@ -16,19 +16,33 @@ class FormError(ValueError):
     """A webhook form that lacks what we need to answer."""
 
 
+def small_number(value: str | None, max_digits: int) -> int | None:
+    """A non-negative whole number written in ASCII digits, or None.
+
+    str.isdigit() accepts "²" or "١٢", which int() refuses or reads: a signed form or URL may
+    carry anything, so only 0-9 count (webhooks/status.py, webhooks/voice_reminder.py).
+    """
+    text = (value or "").strip()
+    if not text or len(text) > max_digits or not (text.isascii() and text.isdigit()):
+        return None
+    return int(text)
+
+
+def form_text(value: str | None, limit: int) -> str:
+    """A form value to store: stripped, without NUL (PostgreSQL refuses it), at most `limit`."""
+    return (value or "").replace("\x00", "").strip()[:limit]
+
+
 def _media_count(value: str | None) -> int:
-    try:
-        return max(0, int(value or 0))
-    except ValueError:
-        return 0
+    return small_number(value, 4) or 0
 
 
 def parse_sms_form(form: Mapping[str, str], received_at: datetime, channel: Channel) -> Inbound:
     """An Inbound from Twilio's SMS webhook parameters (From, Body, MessageSid, NumMedia...)."""
-    sender = normalise_number(form.get("From") or "")
+    sender = normalise_number(form_text(form.get("From"), 64))
     if not sender:
         raise FormError("From is missing")
-    message_id = (form.get("MessageSid") or form.get("SmsSid") or "").strip()
+    message_id = form_text(form.get("MessageSid") or form.get("SmsSid"), 64)
     if not message_id:
         raise FormError("MessageSid is missing")
     body = (form.get("Body") or "").replace("\x00", "")
@@ -37,7 +51,7 @@ def parse_sms_form(form: Mapping[str, str], received_at: datetime, channel: Chan
         sender=sender,
         text=body[:MAX_BODY].strip(),
         received_at=received_at,
-        provider_id=message_id[:64],
+        provider_id=message_id,
         has_media=_media_count(form.get("NumMedia")) > 0,
     )
 
@@ -52,10 +66,10 @@ def parse_voice_form(form: Mapping[str, str], received_at: datetime, turn: str =
 
     The provider id is the CallSid and the turn number, so a retried webhook is handled once.
     """
-    call_id = (form.get("CallSid") or "").strip()
+    call_id = form_text(form.get("CallSid"), 64)
     if not call_id:
         raise FormError("CallSid is missing")
-    sender = normalise_number(form.get("From") or form.get("Caller") or "")
+    sender = normalise_number(form_text(form.get("From") or form.get("Caller"), 64))
     if not sender.startswith("+"):
         # Withheld ("anonymous"), or not a number: this call only, never another caller's memory.
         sender = ANONYMOUS_CALLER + call_id[-24:]

@@ -20,7 +20,7 @@ from bot.services.conversations import get_or_create_resident, set_opt_out
 from bot.services.outbox import record_provider_status
 from bot.services.phone_numbers import normalise_number
 from flows.calls import end_call
-from webhooks.forms import FormError, parse_voice_form
+from webhooks.forms import FormError, form_text, parse_voice_form, small_number
 from webhooks.signature import twilio_signed
 
 log = logging.getLogger(__name__)
@@ -46,10 +46,12 @@ def receive_status() -> Response:
     """Record what a delivery status tells us; 21610 opts the recipient out."""
     runtime = runtime_of(current_app)
     form = request.form
-    status = form.get("MessageStatus") or form.get("SmsStatus") or form.get("CallStatus") or ""
-    sid = (form.get("MessageSid") or form.get("CallSid") or "").strip()
-    error_code = (form.get("ErrorCode") or "").strip()
-    recipient = normalise_number(form.get("To") or "")
+    status = form_text(
+        form.get("MessageStatus") or form.get("SmsStatus") or form.get("CallStatus"), 20
+    )
+    sid = form_text(form.get("MessageSid") or form.get("CallSid"), 64)
+    error_code = form_text(form.get("ErrorCode"), 8)
+    recipient = normalise_number(form_text(form.get("To"), 64))
     log.info(
         "status %s for %s to %s (error %s)",
         status,
@@ -60,14 +62,13 @@ def receive_status() -> Response:
     # Our callback URL names the outbox message (bot/dispatch/dispatcher.py).
     if form.get("CallStatus") == "completed" and form.get("Direction", "").startswith("inbound"):
         _hung_up(runtime, form)
-    outbound = request.args.get("outbound", "")
-    message_id = int(outbound) if outbound.isdigit() and len(outbound) < 12 else None
+    message_id = small_number(request.args.get("outbound"), 11)
     with transaction(runtime.sessions) as session:
         now = clock.now()
         if sid and status:
-            code = int(error_code) if error_code.isdigit() and len(error_code) < 8 else None
+            code = small_number(error_code, 7)
             record_provider_status(
-                session, sid[:64], status, now, message_id=message_id, error_code=code
+                session, sid, status, now, message_id=message_id, error_code=code
             )
         if error_code == UNSUBSCRIBED_RECIPIENT and recipient:
             resident = get_or_create_resident(session, recipient, now)

@@ -38,7 +38,7 @@ from flows.calls import (
 )
 from flows.messages import Reply
 from flows.state import VOICE_MENU
-from webhooks.forms import FormError, parse_voice_form
+from webhooks.forms import FormError, parse_voice_form, small_number
 from webhooks.signature import twilio_signed
 from webhooks.voice_text import MAX_WORDS, speakable, words
 
@@ -147,8 +147,7 @@ def _sorry() -> Response:
 
 def _handle(first: bool) -> Response:
     runtime = runtime_of(current_app)
-    turn_text = request.args.get("turn", "0")
-    turn = int(turn_text) if turn_text.isdigit() and len(turn_text) < 6 else 0
+    turn = small_number(request.args.get("turn"), 5) or 0
     try:
         inbound = parse_voice_form(request.form, clock.now(), str(turn))
     except FormError as exc:
@@ -240,8 +239,7 @@ def voicemail_recorded() -> Response:
     phone = normalise_number(form.get("From") or form.get("Caller") or "")
     call_sid = (form.get("CallSid") or "").strip()[:64]
     recording_url = (form.get("RecordingUrl") or "").strip()[:500]
-    duration_text = (form.get("RecordingDuration") or "").strip()
-    duration = int(duration_text) if duration_text.isdigit() and len(duration_text) < 6 else None
+    duration = small_number(form.get("RecordingDuration"), 5)
     response = VoiceResponse()
     if not phone or not call_sid or not recording_url or not duration:
         _say(response, speakable(say("voice.voicemail_empty")))

@@ -19,6 +19,7 @@ from bot.runtime import runtime_of
 from bot.wording import say
 from flows.messages import Reply
 from flows.prompted import answer_keypad
+from webhooks.forms import form_text, small_number
 from webhooks.signature import twilio_signed
 
 log = logging.getLogger(__name__)
@@ -57,15 +58,16 @@ def receive_keypad() -> Response:
     """Check the signature, act on the key pressed, answer in TwiML."""
     runtime = runtime_of(current_app)
     settings = runtime.settings
-    outbound = request.args.get("outbound", "")
-    digits = (request.form.get("Digits") or "").strip()
+    outbound = small_number(request.args.get("outbound"), 12)
+    digits = form_text(request.form.get("Digits"), 20)
     action_url = f"{settings.public_url}/twilio/voice/reminder?outbound={outbound}"
+    reply = Reply(say("reminder.voice_no_answer"), key="error", end=True)
+    if outbound is None:
+        log.warning("keypad answer without an outbound message id")
+        return Response(keypad_reply_twiml(reply, action_url), mimetype="text/xml")
     try:
-        if not outbound.isdigit() or len(outbound) > 12:
-            raise LookupError("no outbound message id")
         with transaction(runtime.sessions) as session:
-            reply = answer_keypad(session, int(outbound), digits, clock.now())
+            reply = answer_keypad(session, outbound, digits, clock.now())
     except Exception:
-        log.exception("keypad answer to outbound %r failed", outbound[:20])
-        reply = Reply(say("reminder.voice_no_answer"), key="error", end=True)
+        log.exception("keypad answer to outbound %s failed", outbound)
     return Response(keypad_reply_twiml(reply, action_url), mimetype="text/xml")
