@@ -13,6 +13,7 @@ from flask_wtf.csrf import CSRFProtect
 from bot import clock
 from bot.config import Settings, settings_from_env
 from bot.database import make_engine, make_session_factory, transaction
+from bot.log_format import JsonFormatter
 from bot.migrations import upgrade_database
 from bot.privacy import install_log_masking, url_origin
 from bot.runtime import EXTENSION_KEY, Runtime
@@ -24,7 +25,7 @@ def create_app(settings: Settings | None = None, nlu_engine: Any = None) -> Flas
     """Build one Relais web app. Tests pass their own settings and a shared NLU engine."""
     settings = settings or settings_from_env()
     settings.check()
-    configure_logging(settings.log_level)
+    configure_logging(settings.log_level, settings.log_format)
     app = Flask("bot", instance_path=str(settings.instance_dir.resolve()))
     app.config.update(SECRET_KEY=settings.secret_key, MAX_CONTENT_LENGTH=256 * 1024)
     configure_session_cookie(app, settings)
@@ -43,12 +44,16 @@ def create_app(settings: Settings | None = None, nlu_engine: Any = None) -> Flas
     return app
 
 
-def configure_logging(level: str) -> None:
-    """Log to stderr with phone numbers masked."""
+def configure_logging(level: str, style: str = "text") -> None:
+    """Log to stderr with phone numbers masked, as text or one JSON object per line."""
     root = logging.getLogger()
     if not root.handlers:
         handler = logging.StreamHandler(sys.stderr)
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        handler.setFormatter(
+            JsonFormatter()
+            if style == "json"
+            else logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
+        )
         root.addHandler(handler)
     root.setLevel(level)
     install_log_masking(root)

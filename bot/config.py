@@ -53,6 +53,7 @@ class Settings:
     # six months by default (bot/services/retention.py).
     retention_days: int = DEFAULT_RETENTION_DAYS
     log_level: str = "INFO"
+    log_format: str = "text"  # "text" (a line for people) or "json" (a JSON object per line)
     # Where outbound messages go: "twilio" (the REST API, or TWILIO_API_URL) or "simulator"
     # (recorded only, shown by the simulator page: the demo without a Twilio account).
     outbound: str = "twilio"
@@ -89,6 +90,8 @@ class Settings:
                 raise ConfigError("RELAIS_OUTBOUND must be 'twilio' in production")
             if not self.secure_cookies:
                 raise ConfigError("RELAIS_SESSION_COOKIE_SECURE must be on in production (HTTPS)")
+        if self.log_format not in ("text", "json"):
+            raise ConfigError("RELAIS_LOG_FORMAT must be 'text' or 'json'")
         if self.login_max_failures < 1 or self.login_window_minutes < 1:
             raise ConfigError(
                 "RELAIS_LOGIN_MAX_FAILURES and RELAIS_LOGIN_WINDOW_MINUTES must be 1 or more"
@@ -179,6 +182,7 @@ def settings_from_env(environ: Mapping[str, str] | None = None) -> Settings:
         scheduler=_flag(env.get("RELAIS_SCHEDULER"), True),
         retention_days=_retention_days(env.get("RELAIS_RETENTION_DAYS")),
         log_level=env.get("RELAIS_LOG_LEVEL", "INFO").upper(),
+        log_format=(env.get("RELAIS_LOG_FORMAT") or "text").lower(),
         outbound=(
             env.get("RELAIS_OUTBOUND")
             or ("simulator" if dev_demo and not env.get("TWILIO_API_URL") else "twilio")
