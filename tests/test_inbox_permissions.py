@@ -199,6 +199,7 @@ def test_a_post_without_a_valid_csrf_token_is_refused_and_changes_nothing(
     form = dict(ACTIONS[action], **({"csrf_token": token} if token else {}))
     response = holder.post(f"/inbox/demandes/{info.ticket_id}/{action}", data=form)
     assert response.status_code == 400
+    assert "rien n'a été enregistré ni envoyé" in response.get_data(as_text=True)
     assert state(runtime) == before
 
 

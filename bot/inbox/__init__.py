@@ -122,6 +122,8 @@ def protect_pages(response: Response) -> Response:
 @blueprint.errorhandler(CSRFError)
 def csrf_refused(_error: CSRFError) -> tuple[str, int]:
     """A form without a valid token: refused, and the login form shown again."""
+    if current_user.is_authenticated:  # a form of the inbox: nothing was done, say so
+        return render_template("inbox_expired.html", section=""), 400
     return render_template("inbox_login.html", error=FORM_EXPIRED, email="", next=""), 400
 
 
